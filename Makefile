@@ -1,0 +1,43 @@
+# Two commands matter: `make run` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres install postgres chromium bench content-check chat clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the service on embedded defaults: SQLite file, demo content, no tokens needed.
+run: $(STAMP)
+	$(BIN)/umkm-bot run
+
+## Run every test, on SQLite and on a real local PostgreSQL server (installed and started if missing).
+test: $(STAMP) postgres chromium
+	$(BIN)/umkm-bot content check
+	TEST_POSTGRES_URL=$$(scripts/postgres-test-server url) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+postgres:
+	scripts/postgres-test-server start
+
+chromium:
+	scripts/install-chromium
+
+content-check: $(STAMP)
+	$(BIN)/umkm-bot content check
+
+bench: $(STAMP) postgres
+	TEST_POSTGRES_URL=$$(scripts/postgres-test-server url) $(BIN)/python bench/run_all.py
+
+chat: $(STAMP)
+	$(BIN)/umkm-bot chat --user demo
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Asisten UMKM: the running service (pipeline, channels, sender, scheduler, web pages, CLI)."""

@@ -1,0 +1,65 @@
+"""Matching an answer to a numbered list of options.
+
+Owners answer with the digit ("2"), the number word ("dua", "two"), or the option's words with
+typos ("kosmetk"). Options carry aliases from content so "jamu" picks "Obat tradisional".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.content import Content
+from bot.normalize import lexicon, normalize
+
+FUZZY_CUTOFF = 80
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # stable value stored in state ("food", "yes")
+    label: str  # what the owner sees, already in their language
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+def number_of(text: str, content: Content | None = None) -> int | None:
+    """The option number an owner meant: "2", "2.", "no 2", "dua", "two"."""
+    norm = normalize(text, content)
+    if not norm:
+        return None
+    words = norm.split(" ")
+    if len(words) <= 2 and words[-1].isdigit():
+        return int(words[-1])
+    if len(words) == 1:
+        lex = lexicon(content)
+        for lang_words in (lex.get("number_words") or {}).values():
+            normalized = [normalize(w, content) for w in lang_words]
+            if norm in normalized:
+                return normalized.index(norm) + 1
+    return None
+
+
+def match_option(text: str, options: list[Option], content: Content | None = None) -> Option | None:
+    if not options:
+        return None
+    number = number_of(text, content)
+    if number is not None:
+        return options[number - 1] if 1 <= number <= len(options) else None
+    norm = normalize(text, content)
+    if not norm:
+        return None
+    candidates: dict[str, Option] = {}
+    for option in options:
+        for phrase in (option.label, *option.aliases):
+            candidates.setdefault(normalize(phrase, content), option)
+    if norm in candidates:
+        return candidates[norm]
+    best = process.extractOne(norm, list(candidates), scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF)
+    if best is None:
+        return None
+    # Two different options scoring the same is a guess, not an answer.
+    scored = process.extract(norm, list(candidates), scorer=fuzz.WRatio, limit=4, score_cutoff=FUZZY_CUTOFF)
+    top = [candidates[name] for name, score, _ in scored if score == best[1]]
+    if len({o.key for o in top}) > 1:
+        return None
+    return candidates[best[0]]

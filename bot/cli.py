@@ -1,0 +1,27 @@
+"""`umkm-bot`: the command line for running the service, chatting, and staff tasks.
+
+Commands live in the modules of `bot.commands`, one per area, each with `register(group)`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+
+import click
+
+from bot import commands as commands_package
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="More log output.")
+def main(verbose: bool) -> None:
+    """Asisten UMKM: legality and GMP assistant for Indonesian micro and small businesses."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+for _module in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
+    importlib.import_module(f"{commands_package.__name__}.{_module.name}").register(main)

@@ -1,0 +1,57 @@
+"""Turn what an owner typed into something matchable.
+
+Owners write short informal Indonesian with typos and abbreviations ("gmn", "sy", "brp", "pirt").
+`normalize()` lowercases, keeps letters and digits, maps a few emoji to words, and expands the
+abbreviations listed in content/lexicon.yaml (staff extend that list without touching Python).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.content import Content, get_content
+
+MAX_MATCH_CHARS = 500  # enough for any question; a pasted essay is matched on its beginning
+
+_NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def lexicon(content: Content | None = None) -> dict:
+    content = content or get_content()
+    return content.data("lexicon.yaml")
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def normalize(text: str, content: Content | None = None) -> str:
+    lex = lexicon(content)
+    text = (text or "")[:MAX_MATCH_CHARS]
+    for symbol, word in (lex.get("emoji") or {}).items():
+        if symbol in text:
+            text = text.replace(symbol, f" {word} ")
+    text = _strip_accents(text.lower())
+    # Keep the hyphen meaning of "p-irt" and "self-declare" by joining, not splitting.
+    text = text.replace("-", "")
+    text = _NON_WORD.sub(" ", text)
+    words = _SPACES.sub(" ", text).strip().split(" ")
+    abbreviations = lex.get("abbreviations") or {}
+    expanded = [abbreviations.get(word, word) for word in words if word]
+    return " ".join(expanded)
+
+
+def word_set(content: Content | None, key: str) -> frozenset[str]:
+    """A list of words from the lexicon (e.g. "yes", "no", "unknown"), normalised."""
+    lex = lexicon(content)
+    return frozenset(normalize(str(w), content) for w in lex.get(key) or [])
+
+
+def looks_like_question(raw: str, content: Content | None = None) -> bool:
+    """True when free text reads as a question rather than an answer ("brp biaya pirt?")."""
+    if "?" in raw:
+        return True
+    norm = normalize(raw, content)
+    first = norm.split(" ", 1)[0] if norm else ""
+    return first in word_set(content, "question_words")

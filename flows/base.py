@@ -1,0 +1,40 @@
+"""What a flow is: a visible table of steps.
+
+A flow module defines `FLOW = Flow(name, steps={...}, start=...)`. Each `Step` has a `prompt`
+(say the question) and a `handle` (read the answer, then `turn.goto(...)` or `turn.end_flow()`),
+returning `NOT_UNDERSTOOD` when the text is no answer to this step, so the pipeline can try the
+owner's words as a question or a command while keeping the place in the flow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from bot.turn import Turn
+
+
+class _NotUnderstood:
+    def __repr__(self) -> str:
+        return "NOT_UNDERSTOOD"
+
+
+NOT_UNDERSTOOD: Any = _NotUnderstood()
+
+
+@dataclass(frozen=True)
+class Step:
+    prompt: Callable[["Turn"], None]
+    handle: Callable[["Turn"], Any]
+    accepts_media: bool = False  # photos are answers here (e.g. GMP evidence)
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    steps: dict[str, Step]
+    # Entering the flow: picks the step (and may resume where the owner left off).
+    start: Callable[["Turn"], None]
+    requires_consent: bool = True
+    description: str = ""
+    entry: dict[str, Any] = field(default_factory=dict)

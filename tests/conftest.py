@@ -1,0 +1,117 @@
+"""Shared fixtures. Every test that takes `db` runs twice: on SQLite and on a real PostgreSQL
+server (TEST_POSTGRES_URL, set by `make test`). Each run of the suite gets its own databases,
+migrated once; every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.content import get_content
+from storage.db import Database
+from storage.models import Base
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _create_pg_database() -> str:
+    name = f"umkm_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_db():
+    if not PG_ADMIN_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
+    url = _create_pg_database()
+    db = Database(url)
+    db.migrate()
+    yield db
+    db.dispose()
+    _drop_pg_database(url)
+
+
+def _empty(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.is_postgres:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request) -> Database:
+    """An empty, migrated database; the test runs once per database kind."""
+    database = request.getfixturevalue(f"_{request.param}_db")
+    _empty(database)
+    return database
+
+
+@pytest.fixture
+def pg_db(request) -> Database:
+    """PostgreSQL only: for row locks and SKIP LOCKED, which SQLite ignores."""
+    database = request.getfixturevalue("_postgres_db")
+    _empty(database)
+    return database
+
+
+@pytest.fixture
+def fresh_pg_url():
+    """A brand-new PostgreSQL database URL, migrated, for tests that start other processes."""
+    if not PG_ADMIN_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
+    url = _create_pg_database()
+    database = Database(url)
+    database.migrate()
+    database.dispose()
+    yield url
+    _drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def content():
+    return get_content(REPO / "content")
+
+
+@pytest.fixture
+def clock():
+    """Frozen time (2026-11-23 09:00 WIB, a Monday) that a test moves with clock.shift(...)."""
+    with time_machine.travel("2026-11-23 02:00:00+00:00", tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
