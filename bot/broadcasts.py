@@ -1,0 +1,460 @@
+"""Broadcasts: one staff-written message to a segment of owners, written to the outbox in bulk.
+
+The life of a broadcast:
+1. `plan()` checks everything before anything is stored: the segment spec (bot/segment.py), the
+   Jinja2 message (syntax, unknown variables, and a real render for *every* recipient), and
+   returns the recipient count and one rendered sample: that is the preview.
+2. `create()` stores it as `scheduled` (for now, or a later `scheduled_at`).
+3. `enqueue()` (at once for "send now", or from `sweep_due()` when the time comes) renders the
+   message per owner and writes the outbox rows in bulk, in chunks of `CHUNK` owners, each chunk
+   one transaction. Every row's dedupe_key is "bc:<broadcast>:<owner>" and the insert skips keys
+   already present (ON CONFLICT DO NOTHING), so an enqueue interrupted and run again never writes
+   a second copy for anyone. The sender (bot/sender.py) drains the rows at the channel's rate.
+4. `cancel()` withdraws the rows the sender has not claimed yet (status "cancelled").
+5. `progress()` counts the broadcast's outbox rows by status: queued/sent/delivered/read/failed.
+
+Only reachable owners are selected (consent given, not opted out, not unreachable). WhatsApp owners
+outside the 24-hour window get the approved template the sender has configured for kind
+"broadcast"; `template_vars` carries what that template needs.
+
+The template is staff-written text, so it runs in Jinja2's sandbox with StrictUndefined: a typo in a
+variable is an error shown to staff, never a blank in 100,000 messages.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot import segment as segments
+from bot.clock import utcnow
+from bot.content import Content
+from bot.events import event_variables
+from storage.db import Database
+from storage.models import OutboxMessage, Owner
+from storage.models.events import Broadcast, BroadcastRecipient, TrainingEvent
+
+log = logging.getLogger(__name__)
+
+KIND = "broadcast"
+PRIORITY = 10  # bulk: replies (0) and reminders (5) go first
+CHUNK = 5000
+MAX_LENGTH = 1600  # a WhatsApp message body through Twilio; Telegram allows more
+
+OWNER_VARIABLES = ("name", "first_name", "business_name", "city", "district", "sector", "products")
+EVENT_VARIABLES = ("event_title", "event_kind", "event_when", "event_place", "event_link", "event_where",
+                   "event_quota")
+
+OWNER_COLUMNS = (Owner.id, Owner.channel, Owner.address, Owner.lang, Owner.name, Owner.business_name,
+                 Owner.city, Owner.district, Owner.sector, Owner.products)
+
+
+class BroadcastError(ValueError):
+    """Something staff must fix; `problems` lists every reason found, each a full sentence."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+# --- the message -------------------------------------------------------------------------------
+
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+def compile_message(source: str, *, has_event: bool, label: str = "message") -> jinja2.Template:
+    """Parse a staff message; raises BroadcastError for syntax errors and unknown variables."""
+    if not (source or "").strip():
+        raise BroadcastError([f"The {label} is empty."])
+    try:
+        ast = _ENV.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BroadcastError([f"The {label} has a template error on line {exc.lineno}: {exc.message}."]) from exc
+    allowed = set(OWNER_VARIABLES) | (set(EVENT_VARIABLES) if has_event else set())
+    problems = []
+    for name in sorted(meta.find_undeclared_variables(ast) - allowed):
+        if name in EVENT_VARIABLES:
+            problems.append(f"The {label} uses `{name}`, but this broadcast is not linked to an event (use --event).")
+            continue
+        hint = difflib.get_close_matches(name, sorted(allowed), n=1)
+        suggestion = f" Did you mean `{hint[0]}`?" if hint else ""
+        problems.append(f"The {label} uses an unknown variable `{name}`.{suggestion} "
+                        f"Available: {', '.join(sorted(allowed))}.")
+    if problems:
+        raise BroadcastError(problems)
+    return _ENV.from_string(source)
+
+
+def owner_variables(row) -> dict[str, Any]:
+    """What a message may say about its owner; a missing value is an empty string, never "None"."""
+    name = (row.name or "").strip()
+    products = row.products if isinstance(row.products, list) else []
+    return {
+        "name": name,
+        "first_name": name.split(" ")[0] if name else "",
+        "business_name": row.business_name or "",
+        "city": row.city or "",
+        "district": row.district or "",
+        "sector": row.sector or "",
+        "products": ", ".join(str(p) for p in products),
+    }
+
+
+@dataclass
+class _Blank:
+    """An owner with nothing filled in: every template must still render for them."""
+
+    id: int = 0
+    channel: str = "whatsapp"
+    address: str = ""
+    lang: str = "id"
+    name: str | None = None
+    business_name: str | None = None
+    city: str | None = None
+    district: str | None = None
+    sector: str | None = None
+    products: list = field(default_factory=list)
+
+
+class Renderer:
+    """Renders one broadcast for any owner: the message in the owner's language, the invitation
+    footer and option when the broadcast is for an event, and the WhatsApp template variables."""
+
+    def __init__(self, content: Content, template: str, template_en: str | None, event: TrainingEvent | None):
+        has_event = event is not None
+        self.templates = {"id": compile_message(template, has_event=has_event)}
+        self.templates["en"] = (
+            compile_message(template_en, has_event=has_event, label="English message") if template_en
+            else self.templates["id"]
+        )
+        self.event = event
+        self.extra: dict[str, dict[str, Any]] = {}
+        self.footer: dict[str, str] = {}
+        self.options: dict[str, list[str]] = {}
+        for lang in ("id", "en"):
+            self.extra[lang] = event_variables(content, event, lang) if event is not None else {}
+            if event is not None:
+                self.footer[lang] = content.t("events.invite_footer", lang, **self.extra[lang])
+                self.options[lang] = [content.t("events.option_register", lang)]
+            else:
+                self.footer[lang] = ""
+                self.options[lang] = []
+
+    def render(self, row) -> tuple[str, list[str], dict[str, Any]]:
+        lang = row.lang if row.lang in self.templates else "id"
+        variables = owner_variables(row)
+        variables.update(self.extra[lang])
+        body = self.templates[lang].render(**variables).strip()
+        if not body:
+            raise BroadcastError([f"The message renders empty for owner {row.id}."])
+        text = f"{body}\n\n{self.footer[lang]}" if self.footer[lang] else body
+        if len(text) > MAX_LENGTH:
+            raise BroadcastError([f"The message is {len(text)} characters for owner {row.id}; "
+                                  f"WhatsApp takes at most {MAX_LENGTH}. Shorten it."])
+        template_vars = {"first_name": variables["first_name"], "text": body}
+        if self.event is not None:
+            template_vars.update(event_title=self.event.title, event_when=self.extra[lang]["event_when"])
+        return text, self.options[lang], template_vars
+
+    def check(self, row) -> None:
+        try:
+            self.render(row)
+        except BroadcastError:
+            raise
+        except jinja2.TemplateError as exc:  # UndefinedError, SecurityError, ...
+            who = f"owner {row.id}" if row.id else "an owner with no details filled in"
+            raise BroadcastError([f"The message cannot be written for {who}: {exc}."]) from exc
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
+            raise BroadcastError([f"The message cannot be written for owner {row.id}: {exc}."]) from exc
+
+
+# --- planning and preview ------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    segment: segments.Segment
+    recipients: int
+    sample: str | None  # one rendered message, as the first recipient will read it
+    sample_owner_id: int | None
+    by_channel: dict[str, int]
+    renderer: Renderer
+
+
+def _recipient_rows(session: Session, segment: segments.Segment, after_id: int = 0, limit: int | None = None):
+    query = select(*OWNER_COLUMNS).where(*segment.conditions(), Owner.id > after_id).order_by(Owner.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.execute(query).all()
+
+
+def _load_event(session: Session, event_id: int | None) -> TrainingEvent | None:
+    if event_id is None:
+        return None
+    event = session.get(TrainingEvent, event_id)
+    if event is None:
+        raise BroadcastError([f"There is no event {event_id} (see `umkm-bot events list`)."])
+    return event
+
+
+def resolve_templates(content: Content, template: str | None, template_en: str | None,
+                      event: TrainingEvent | None) -> tuple[str, str | None]:
+    """An event broadcast without a message uses the standard invitation from content."""
+    if (template or "").strip() or event is None:
+        return template or "", template_en
+    return content.raw("events.invite_default", "id"), template_en or content.raw("events.invite_default", "en")
+
+
+def plan(session: Session, content: Content, *, segment: str | None, template: str | None,
+         template_en: str | None = None, event_id: int | None = None, now: datetime | None = None) -> Plan:
+    """Validate a broadcast completely and describe it. Raises BroadcastError; writes nothing."""
+    now = now or utcnow()
+    problems: list[str] = []
+    event = None
+    try:
+        event = _load_event(session, event_id)
+    except BroadcastError as exc:
+        problems.extend(exc.problems)
+    if event is not None and event.status != "scheduled":
+        problems.append(f"Event {event.id} is cancelled.")
+    elif event is not None and event.starts_at <= now:
+        problems.append(f"Event {event.id} has already started.")
+    spec = segment if segment is not None and segment.strip() else (event.segment if event is not None else "")
+    parsed = None
+    try:
+        parsed = segments.parse(spec)
+    except segments.SegmentError as exc:
+        problems.extend(f"Segment: {p}" for p in exc.problems)
+    template, template_en = resolve_templates(content, template, template_en, event)
+    renderer = None
+    try:
+        renderer = Renderer(content, template or "", template_en, event if event_id is not None else None)
+        renderer.check(_Blank())
+    except BroadcastError as exc:
+        problems.extend(exc.problems)
+    if problems or parsed is None or renderer is None:
+        raise BroadcastError(problems)
+    by_channel: dict[str, int] = {}
+    sample = sample_owner = None
+    count = 0
+    # Render every recipient now, so a message that breaks for one owner is refused before
+    # anything is queued, not discovered halfway through 100,000.
+    for rows in _chunks(session, parsed):
+        for row in rows:
+            renderer.check(row)
+            by_channel[row.channel] = by_channel.get(row.channel, 0) + 1
+            count += 1
+            if sample is None:
+                sample, sample_owner = renderer.render(row)[0], row.id
+    return Plan(parsed, count, sample, sample_owner, by_channel, renderer)
+
+
+def _chunks(session: Session, segment: segments.Segment, size: int = CHUNK) -> Iterator[list]:
+    after = 0
+    while True:
+        rows = _recipient_rows(session, segment, after, size)
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+# --- storing, queueing, cancelling ---------------------------------------------------------------
+
+def create(session: Session, content: Content, *, segment: str | None, template: str | None,
+           template_en: str | None = None, event_id: int | None = None, scheduled_at: datetime | None = None,
+           created_by: str = "staff", now: datetime | None = None) -> tuple[Broadcast, Plan]:
+    """Validate (as `plan`) and store a broadcast, scheduled for `scheduled_at` (default: now)."""
+    now = now or utcnow()
+    checked = plan(session, content, segment=segment, template=template, template_en=template_en,
+                   event_id=event_id, now=now)
+    if scheduled_at is not None and event_id is not None:
+        event = session.get(TrainingEvent, event_id)
+        if event is not None and scheduled_at >= event.starts_at:
+            raise BroadcastError(["The broadcast is scheduled after its event starts."])
+    template, template_en = resolve_templates(content, template, template_en, checked.renderer.event)
+    broadcast = Broadcast(
+        event_id=event_id, segment=checked.segment.spec, template=template, template_en=template_en,
+        status="scheduled", scheduled_at=scheduled_at or now, recipient_count=checked.recipients,
+        created_by=created_by, created_at=now,
+    )
+    session.add(broadcast)
+    session.flush()
+    log.info("broadcast %s created for %s recipients, due %s", broadcast.id, checked.recipients, broadcast.scheduled_at)
+    return broadcast, checked
+
+
+def _dialect_insert(session: Session, table):
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+def _lock_broadcast(session: Session, broadcast_id: int) -> Broadcast | None:
+    return session.execute(
+        select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | None = None,
+            on_chunk: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> int:
+    """Write a broadcast's outbox rows. Idempotent: run again after a crash, it adds only what is
+    missing. Returns the number of outbox rows this call wrote."""
+    now = now or utcnow()
+    refused: BroadcastError | None = None
+    with db.session() as session:
+        broadcast = _lock_broadcast(session, broadcast_id)
+        if broadcast is None:
+            raise BroadcastError([f"There is no broadcast {broadcast_id}."])
+        if broadcast.status not in ("scheduled", "queuing"):
+            return 0
+        try:
+            event = _load_event(session, broadcast.event_id)
+            parsed = segments.parse(broadcast.segment)
+            renderer = Renderer(content, broadcast.template, broadcast.template_en, event)
+            # Render everyone before writing anything: a failure leaves the outbox untouched.
+            messages = []
+            for rows in _chunks(session, parsed, chunk_size):
+                for row in rows:
+                    renderer.check(row)
+                    messages.append((row.id, row.channel, row.address, *renderer.render(row)))
+        except (BroadcastError, segments.SegmentError) as exc:
+            refused = exc if isinstance(exc, BroadcastError) else BroadcastError(exc.problems)
+            broadcast.status = "cancelled"
+            broadcast.cancelled_at = now
+            broadcast.error = str(exc)
+        else:
+            broadcast.status = "queuing"
+            broadcast.recipient_count = len(messages)
+    if refused is not None:
+        log.warning("broadcast %s refused at send time: %s", broadcast_id, refused)
+        raise refused
+    written = 0
+    for start in range(0, len(messages), chunk_size):
+        batch = messages[start:start + chunk_size]
+        with db.session() as session:
+            # The lock makes a concurrent cancel() wait for this chunk, or this chunk see it.
+            broadcast = _lock_broadcast(session, broadcast_id)
+            if broadcast is None or broadcast.status != "queuing":
+                log.info("broadcast %s stopped queueing (%s)", broadcast_id, broadcast and broadcast.status)
+                return written
+            written += _write_chunk(session, broadcast_id, batch, now)
+        if on_chunk is not None:
+            on_chunk(len(batch))
+    with db.session() as session:
+        broadcast = _lock_broadcast(session, broadcast_id)
+        if broadcast is not None and broadcast.status == "queuing":
+            broadcast.status = "queued"
+            broadcast.queued_at = now
+            broadcast.queued_count = session.scalar(
+                select(func.count()).select_from(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast_id)
+            ) or 0
+    log.info("broadcast %s queued: %s new outbox rows", broadcast_id, written)
+    return written
+
+
+def _write_chunk(session: Session, broadcast_id: int, batch, now: datetime) -> int:
+    outbox = OutboxMessage.__table__
+    values = [
+        {"owner_id": owner_id, "channel": channel, "address": address, "kind": KIND, "priority": PRIORITY,
+         "text": text, "options": options, "template_vars": template_vars,
+         "dedupe_key": f"bc:{broadcast_id}:{owner_id}", "status": "pending", "attempts": 0, "created_at": now}
+        for owner_id, channel, address, text, options, template_vars in batch
+    ]
+    inserted = session.execute(
+        _dialect_insert(session, outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(outbox.c.id, outbox.c.owner_id),
+        values,
+    ).all()
+    if inserted:
+        session.execute(
+            _dialect_insert(session, BroadcastRecipient.__table__).on_conflict_do_nothing(),
+            [{"broadcast_id": broadcast_id, "owner_id": owner_id, "outbox_id": outbox_id}
+             for outbox_id, owner_id in inserted],
+        )
+    return len(inserted)
+
+
+def send_now(db: Database, content: Content, **kwargs) -> tuple[Broadcast, Plan]:
+    """Create and queue at once (what `umkm-bot broadcast send` does without --at)."""
+    on_chunk = kwargs.pop("on_chunk", None)
+    with db.session() as session:
+        broadcast, checked = create(session, content, **kwargs)
+    enqueue(db, content, broadcast.id, now=kwargs.get("now"), on_chunk=on_chunk)
+    return broadcast, checked
+
+
+def cancel(db: Database, broadcast_id: int, now: datetime | None = None) -> int:
+    """Stop a broadcast: nothing more is queued, and rows the sender has not claimed are
+    withdrawn. Returns how many outbox rows were withdrawn."""
+    now = now or utcnow()
+    with db.session() as session:
+        broadcast = _lock_broadcast(session, broadcast_id)
+        if broadcast is None:
+            raise BroadcastError([f"There is no broadcast {broadcast_id}."])
+        if broadcast.status == "cancelled":
+            return 0
+        withdrawn = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending",
+                   OutboxMessage.id.in_(select(BroadcastRecipient.outbox_id)
+                                        .where(BroadcastRecipient.broadcast_id == broadcast_id)))
+            .values(status="cancelled", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount or 0
+        broadcast.status = "cancelled"
+        broadcast.cancelled_at = now
+        broadcast.cancelled_count = (broadcast.cancelled_count or 0) + withdrawn
+    log.info("broadcast %s cancelled, %s outbox rows withdrawn", broadcast_id, withdrawn)
+    return withdrawn
+
+
+def sweep_due(db: Database, content: Content, now: datetime | None = None) -> list[int]:
+    """Queue every scheduled broadcast whose time has come, and finish any whose queueing was
+    interrupted. Called by the scheduler every minute (and by `umkm-bot events tick`)."""
+    now = now or utcnow()
+    with db.session() as session:
+        due = session.execute(
+            select(Broadcast.id).where(
+                ((Broadcast.status == "scheduled") & (Broadcast.scheduled_at <= now)) | (Broadcast.status == "queuing")
+            ).order_by(Broadcast.scheduled_at, Broadcast.id)
+        ).scalars().all()
+    done = []
+    for broadcast_id in due:
+        try:
+            enqueue(db, content, broadcast_id, now=now)
+            done.append(broadcast_id)
+        except BroadcastError as exc:
+            log.warning("broadcast %s not sent: %s", broadcast_id, exc)
+    return done
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+PROGRESS_STATES = ("queued", "sent", "delivered", "read", "failed", "cancelled")
+_STATE_OF = {"pending": "queued", "sending": "queued", "sent": "sent", "delivered": "delivered", "read": "read",
+             "failed": "failed", "unsendable": "failed", "cancelled": "cancelled"}
+
+
+def progress(session: Session, broadcast_id: int) -> dict[str, int]:
+    """Outbox rows of a broadcast by state; "total" and "done" (left the queue) added."""
+    counts = {state: 0 for state in PROGRESS_STATES}
+    rows = session.execute(
+        select(OutboxMessage.status, func.count())
+        .join(BroadcastRecipient, BroadcastRecipient.outbox_id == OutboxMessage.id)
+        .where(BroadcastRecipient.broadcast_id == broadcast_id)
+        .group_by(OutboxMessage.status)
+    )
+    for status, count in rows:
+        state = _STATE_OF.get(status, "queued")
+        counts[state] += count
+    counts["total"] = sum(counts[s] for s in PROGRESS_STATES)
+    counts["done"] = counts["total"] - counts["queued"]
+    return counts
