@@ -21,6 +21,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 for _module in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
