@@ -45,8 +45,7 @@ from storage.models.events import Broadcast, BroadcastRecipient, TrainingEvent
 
 log = logging.getLogger(__name__)
 
-KIND = "broadcast"
-PRIORITY = 10  # bulk: replies (0) and reminders (5) go first
+KIND = "broadcast"  # the sender's priority and WhatsApp template key (bot.pipeline.PRIORITY)
 CHUNK = 5000
 MAX_LENGTH = 1600  # a WhatsApp message body through Twilio; Telegram allows more
 
@@ -361,9 +360,12 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
 
 
 def _write_chunk(session: Session, broadcast_id: int, batch, now: datetime) -> int:
+    from bot.pipeline import PRIORITY  # late: the pipeline imports every flow, and flows import this module
+
     outbox = OutboxMessage.__table__
+    priority = PRIORITY[KIND]
     values = [
-        {"owner_id": owner_id, "channel": channel, "address": address, "kind": KIND, "priority": PRIORITY,
+        {"owner_id": owner_id, "channel": channel, "address": address, "kind": KIND, "priority": priority,
          "text": text, "options": options, "template_vars": template_vars,
          "dedupe_key": f"bc:{broadcast_id}:{owner_id}", "status": "pending", "attempts": 0, "created_at": now}
         for owner_id, channel, address, text, options, template_vars in batch

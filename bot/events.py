@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 DAY_BEFORE_LOCAL_TIME = time(9, 0)
 TWO_HOURS = timedelta(hours=2)
 QUIET_START, QUIET_END = 20, 7  # WIB; the sender keeps the same rule for anything not a reply
-NOTICE_PRIORITY = 5  # between replies (0) and bulk broadcasts (10): a reminder must not wait behind 100,000 invitations
+NOTICE_KIND = "reminder"  # reminders and "you got a seat": ahead of broadcasts in the sender's queue
 ACTIVE = ("registered", "waitlisted")
 
 
@@ -303,11 +303,14 @@ def _insert(session: Session):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage.__table__)
 
 
-def queue_notice(session: Session, owner: Owner, text: str, *, dedupe_key: str, kind: str = "reminder",
+def queue_notice(session: Session, owner: Owner, text: str, *, dedupe_key: str, kind: str = NOTICE_KIND,
                  options: list[str] | None = None, template_vars: dict | None = None,
-                 priority: int = NOTICE_PRIORITY, now: datetime | None = None) -> bool:
+                 now: datetime | None = None) -> bool:
     """Put one bot-initiated message in the outbox, once per dedupe_key. True if it was new."""
+    from bot.pipeline import PRIORITY  # late: the pipeline imports every flow, and flows import this module
+
     now = now or utcnow()
+    priority = PRIORITY.get(kind, PRIORITY["reminder"])
     result = session.execute(
         _insert(session).values(
             owner_id=owner.id, channel=owner.channel, address=owner.address, kind=kind, priority=priority,

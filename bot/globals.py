@@ -84,9 +84,16 @@ def back(turn: Turn) -> None:
     turn.goto(previous, remember=False)
 
 
+# BATAL may also mean something a feature owns (an event registration). Each hook returns True
+# when it took the word; otherwise BATAL cancels the current flow.
+CANCEL_HOOKS: list[Callable[[Turn], bool]] = []
+
+
 def cancel(turn: Turn) -> None:
     from flows import get_flow
 
+    if any(hook(turn) for hook in CANCEL_HOOKS):
+        return
     flow = get_flow(turn.flow_name)
     if flow is None or flow.name == "menu":
         turn.say("common.nothing_to_cancel")

@@ -11,6 +11,8 @@
    c. global words (MENU, KEMBALI/0, BATAL, BANTUAN, BAHASA, DATA SAYA, HAPUS DATA, BERHENTI, MULAI);
    d. the answer to a short question a global word asked (which language? really delete?);
    e. an open human handoff: while a mentor has taken the owner's case, the bot stays quiet;
+   e2. an answer to a message the bot sent on its own after the owner's last turn (an event
+      invitation: DAFTAR / 1), which is what the owner is answering, not the flow's older question;
    f. the active flow's step;
    g. free-text understanding (greetings, flow entry phrases, the FAQ...), keeping the flow's place;
    h. a new owner who has not answered the consent question starts registration;
@@ -34,7 +36,7 @@ from bot.clock import utcnow
 from bot.content import Content, get_content
 from bot.messages import Inbound, Reply
 from bot.turn import Turn
-from bot.understanding import understand
+from bot.understanding import ANSWER_HOOKS, understand
 from flows import NOT_UNDERSTOOD, get_flow
 from storage.db import Database, get_database
 from storage.models import ConversationState, InboundMessage, MessageLog, OutboxMessage, Owner
@@ -149,6 +151,11 @@ def route(turn: Turn) -> None:
 
     # e. an open human handoff
     if any(hook(turn) for hook in RELAY_HOOKS):
+        return
+
+    # e2. an answer to what the bot sent on its own since the owner's last turn
+    if any(hook(turn) for hook in ANSWER_HOOKS):
+        state.misses = 0
         return
 
     # f. the active flow's step

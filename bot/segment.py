@@ -86,9 +86,9 @@ class Segment:
             return "all reachable owners"
         return " and ".join(f"{name} in ({', '.join(map(str, values))})" for name, values in self.terms.items())
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """SQL conditions on `owners` (the reachability rule included)."""
-        out = list(reachable())
+    def conditions(self, only_reachable: bool = True) -> list[ColumnElement[bool]]:
+        """SQL conditions on `owners` (with the reachability rule, unless told otherwise)."""
+        out = list(reachable()) if only_reachable else []
         for name, values in self.terms.items():
             out.append(_CONDITION[name](values))
         return out

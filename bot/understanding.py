@@ -32,6 +32,17 @@ def recognizer(priority: int, name: str | None = None):
     return register
 
 
+# Step e2 of the pipeline: answers to a message the bot sent on its own (an event invitation)
+# after the owner's last turn, tried before the active flow's step. Each returns True when it
+# took the message. Register with `@answer_hook`.
+ANSWER_HOOKS: list[Callable[["Turn"], bool]] = []
+
+
+def answer_hook(func: Callable[["Turn"], bool]) -> Callable[["Turn"], bool]:
+    ANSWER_HOOKS.append(func)
+    return func
+
+
 def understand(turn: "Turn") -> bool:
     import flows  # noqa: F401  (flow modules register their recognizers on import)
 
