@@ -206,24 +206,22 @@ def register(session: Session, event_id: int, owner_id: int, now: datetime | Non
         return Rsvp("already_waitlisted", event, registration, waitlist_position(session, registration))
     if not is_open(event, now):
         return Rsvp("closed", event, registration)
+    has_seat = event.quota is None or _seated(session, event_id) < event.quota
+    status = "registered" if has_seat else "waitlisted"
     if registration is None:
-        registration = EventRegistration(event_id=event_id, owner_id=owner_id, created_at=now, broadcast_id=broadcast_id)
+        registration = EventRegistration(event_id=event_id, owner_id=owner_id, status=status, created_at=now,
+                                         broadcast_id=broadcast_id)
         session.add(registration)
+    registration.status = status
     registration.cancelled_at = None
     registration.reminded_day_before_at = None
     registration.reminded_two_hours_at = None
-    if event.quota is None or _seated(session, event_id) < event.quota:
-        registration.status = "registered"
-        registration.registered_at = now
-        registration.waitlisted_at = None
-        session.flush()
-        log.info("owner %s registered for event %s", owner_id, event_id)
-        return Rsvp("registered", event, registration)
-    registration.status = "waitlisted"
-    registration.registered_at = None
-    registration.waitlisted_at = now
+    registration.registered_at = now if has_seat else None
+    registration.waitlisted_at = None if has_seat else now
     session.flush()
-    log.info("owner %s waitlisted for event %s", owner_id, event_id)
+    log.info("owner %s %s for event %s", owner_id, status, event_id)
+    if has_seat:
+        return Rsvp("registered", event, registration)
     return Rsvp("waitlisted", event, registration, waitlist_position(session, registration))
 
 
@@ -407,7 +405,8 @@ def mark_attendance(session: Session, event_id: int, owner_ids: Iterable[int], a
         ).scalar_one_or_none()
         if attended:
             if registration is None:
-                registration = EventRegistration(event_id=event_id, owner_id=owner_id, created_at=now)
+                registration = EventRegistration(event_id=event_id, owner_id=owner_id, status="attended",
+                                                 created_at=now)
                 session.add(registration)
             if registration.status != "attended":
                 registration.status = "attended"

@@ -34,7 +34,7 @@ from bot.normalize import normalize
 from bot.turn import Turn
 from bot.understanding import answer_hook, recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
-from storage.models import OutboxMessage, Owner
+from storage.models import MessageLog, OutboxMessage, Owner
 from storage.models.events import Broadcast, BroadcastRecipient, EventRegistration, TrainingEvent
 
 MAX_LISTED = 9
@@ -71,9 +71,18 @@ def latest_invitation(turn: Turn) -> Invitation | None:
     return Invitation(event, row.broadcast_id, arrived, _nothing_since(turn, arrived, message))
 
 
+def _last_turn_at(turn: Turn) -> datetime | None:
+    """When the owner last wrote before this message (the message log holds it; this turn's own
+    entry is written at the end of the turn)."""
+    return turn.session.scalar(
+        select(func.max(MessageLog.created_at)).where(MessageLog.owner_id == turn.owner.id,
+                                                      MessageLog.direction == "in")
+    )
+
+
 def _nothing_since(turn: Turn, arrived: datetime, message: OutboxMessage | None) -> bool:
     """True when the bot's message is the last thing in the conversation."""
-    last_turn = turn.state.updated_at
+    last_turn = _last_turn_at(turn)
     if last_turn is not None and last_turn > arrived:
         return False
     later = select(func.count()).select_from(OutboxMessage).where(
@@ -87,7 +96,7 @@ def _nothing_since(turn: Turn, arrived: datetime, message: OutboxMessage | None)
 def _latest_event_notice(turn: Turn) -> int | None:
     """The event of a message the bot sent on its own (invitation, reminder, seat freed) after
     the owner's last turn, if that is the last thing the owner received."""
-    since = turn.state.updated_at
+    since = _last_turn_at(turn)
     query = select(OutboxMessage).where(OutboxMessage.owner_id == turn.owner.id)
     if since is not None:
         query = query.where(OutboxMessage.created_at >= since)
@@ -197,7 +206,8 @@ def cancel_registration(turn: Turn) -> bool:
     if len(registrations) == 1:
         _say_cancelled(turn, registrations[0])
         return True
-    turn.start_flow("events")
+    turn.end_flow()
+    turn.state.flow = FLOW.name  # straight to the question, without the flow's opening list
     turn.goto("choose_cancel", remember=False)
     return True
 
