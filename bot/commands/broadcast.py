@@ -127,7 +127,8 @@ def register(group: click.Group) -> None:
             return
         try:
             with services.db.session() as session:
-                broadcast, _ = broadcasts.create(session, services.content, scheduled_at=scheduled_at, **args)
+                broadcast, _ = broadcasts.create(session, services.content, scheduled_at=scheduled_at,
+                                                 checked=checked, **args)
         except broadcasts.BroadcastError as exc:
             _fail(exc.problems)
         if scheduled_at is not None:

@@ -62,7 +62,6 @@ def upgrade() -> None:
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('outbox_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['broadcast_id'], ['broadcasts.id'], name=op.f('fk_broadcast_recipients_broadcast_id_broadcasts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_broadcast_recipients_outbox_id_outbox'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['owners.id'], name=op.f('fk_broadcast_recipients_owner_id_owners'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('broadcast_id', 'owner_id', name=op.f('pk_broadcast_recipients'))
     )

@@ -1,0 +1,106 @@
+"""Write one broadcast to 100,000 owners into the outbox and print how long it takes.
+
+    .venv/bin/python bench/broadcast_enqueue.py [--owners 100000] [--database postgres|sqlite|both]
+
+PostgreSQL comes from TEST_POSTGRES_URL (an admin URL; `make bench` sets it): a scratch database is
+created and dropped. The owners are inserted first (not timed). Then, timed separately:
+  plan     the preview: segment query + rendering the Jinja2 message for every owner (validation)
+  enqueue  rendering again + bulk INSERT ... ON CONFLICT DO NOTHING of outbox and recipient rows
+  again    a second enqueue of the same broadcast (a restart): must write 0 rows
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot import broadcasts  # noqa: E402
+from bot.content import get_content  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import OutboxMessage  # noqa: E402
+from storage.models.events import Broadcast  # noqa: E402
+from tests.broadcasts.factories import bulk_owners  # noqa: E402
+
+MESSAGE = ("Halo {{ first_name or 'Bapak/Ibu' }}, ada Pelatihan Cara Produksi yang Baik (GMP) 72 jam "
+           "untuk usaha {{ sector }} di {{ city }}. Produk Anda: {{ products or '-' }}. Balas DAFTAR untuk ikut.")
+
+
+def run(db: Database, owners: int) -> dict:
+    content = get_content()
+    bulk_owners(db, owners)
+    started = time.perf_counter()
+    with db.session() as session:
+        broadcast, checked = broadcasts.create(session, content, segment="all", template=MESSAGE)
+    planned = time.perf_counter() - started
+    started = time.perf_counter()
+    written = broadcasts.enqueue(db, content, broadcast.id)
+    enqueued = time.perf_counter() - started
+    started = time.perf_counter()
+    again = broadcasts.enqueue(db, content, broadcast.id)
+    # A restart mid-way: the broadcast is "queuing" again and every row already exists.
+    with db.session() as session:
+        session.get(Broadcast, broadcast.id).status = "queuing"
+    again += broadcasts.enqueue(db, content, broadcast.id)
+    repeated = time.perf_counter() - started
+    with db.session() as session:
+        rows = session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert written == owners == rows == checked.recipients, (written, owners, rows)
+    assert again == 0
+    return {"owners": owners, "plan_s": planned, "enqueue_s": enqueued, "again_s": repeated,
+            "rows_per_s": written / enqueued}
+
+
+def _postgres(admin_url: str):
+    name = f"umkm_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--owners", type=int, default=100_000)
+    parser.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both")
+    args = parser.parse_args()
+    kinds = ["postgres", "sqlite"] if args.database == "both" else [args.database]
+    for kind in kinds:
+        if kind == "postgres":
+            admin = os.environ.get("TEST_POSTGRES_URL")
+            if not admin:
+                print("postgres: skipped (TEST_POSTGRES_URL not set)")
+                continue
+            url, cleanup = _postgres(admin)
+        else:
+            folder = tempfile.TemporaryDirectory()
+            url, cleanup = f"sqlite:///{folder.name}/bench.sqlite3", folder.cleanup
+        db = Database(url)
+        try:
+            db.migrate()
+            r = run(db, args.owners)
+        finally:
+            db.dispose()
+            cleanup()
+        print(f"{kind}: {r['owners']} recipients: preview/validation {r['plan_s']:.2f}s, "
+              f"enqueue {r['enqueue_s']:.2f}s ({r['rows_per_s']:,.0f} rows/s), "
+              f"restart re-enqueue {r['again_s']:.2f}s writing 0 rows", flush=True)
+
+
+if __name__ == "__main__":
+    main()
