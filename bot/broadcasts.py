@@ -233,10 +233,13 @@ def plan(session: Session, content: Content, *, segment: str | None, template: s
         problems.append(f"Event {event.id} has already started.")
     spec = segment if segment is not None and segment.strip() else (event.segment if event is not None else "")
     parsed = None
-    try:
-        parsed = segments.parse(spec)
-    except segments.SegmentError as exc:
-        problems.extend(f"Segment: {p}" for p in exc.problems)
+    if not spec.strip() and event is not None:
+        problems.append(f"Event {event.id} has no target segment: give --segment (`all` for every owner).")
+    else:
+        try:
+            parsed = segments.parse(spec)
+        except segments.SegmentError as exc:
+            problems.extend(f"Segment: {p}" for p in exc.problems)
     template, template_en = resolve_templates(content, template, template_en, event)
     renderer = None
     try:

@@ -404,11 +404,11 @@ def mark_attendance(session: Session, event_id: int, owner_ids: Iterable[int], a
             select(EventRegistration).where(EventRegistration.event_id == event_id, EventRegistration.owner_id == owner_id)
         ).scalar_one_or_none()
         if attended:
-            if registration is None:
-                registration = EventRegistration(event_id=event_id, owner_id=owner_id, status="attended",
-                                                 created_at=now)
-                session.add(registration)
-            if registration.status != "attended":
+            if registration is None:  # a walk-in
+                session.add(EventRegistration(event_id=event_id, owner_id=owner_id, status="attended",
+                                              created_at=now, attended_at=now))
+                changed += 1
+            elif registration.status != "attended":
                 registration.status = "attended"
                 registration.attended_at = now
                 changed += 1
