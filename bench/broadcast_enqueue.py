@@ -99,7 +99,8 @@ def main() -> None:
             cleanup()
         print(f"{kind}: {r['owners']} recipients: preview/validation {r['plan_s']:.2f}s, "
               f"enqueue {r['enqueue_s']:.2f}s ({r['rows_per_s']:,.0f} rows/s), "
-              f"restart re-enqueue {r['again_s']:.2f}s writing 0 rows", flush=True)
+              f"restart re-enqueue {r['again_s']:.2f}s writing 0 rows "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -138,6 +138,7 @@ class Renderer:
             else self.templates["id"]
         )
         self.event = event
+        self.base = dict(_ENV.globals)
         self.extra: dict[str, dict[str, Any]] = {}
         self.footer: dict[str, str] = {}
         self.options: dict[str, list[str]] = {}
@@ -167,7 +168,11 @@ class Renderer:
         lang = row.lang if row.lang in self.templates else "id"
         variables = owner_variables(row)
         variables.update(self.extra[lang])
-        body = self.templates[lang].render(**variables).strip()
+        template = self.templates[lang]
+        # Template.render() merges Jinja's globals into every context; with 100,000 owners that
+        # merge costs more than the message itself, so merge once (self.base) and share.
+        context = template.new_context({**self.base, **variables}, shared=True)
+        body = "".join(template.root_render_func(context)).strip()
         if not body:
             raise BroadcastError([f"The message renders empty for owner {row.id}."])
         text = f"{body}\n\n{self.footer[lang]}" if self.footer[lang] else body
@@ -193,8 +198,12 @@ class Plan:
     renderer: Renderer
 
 
-def _recipient_rows(session: Session, segment: segments.Segment, after_id: int = 0, limit: int | None = None):
+def _recipient_rows(session: Session, segment: segments.Segment, after_id: int = 0, limit: int | None = None,
+                    skip_written_of: int | None = None):
     query = select(*OWNER_COLUMNS).where(*segment.conditions(), Owner.id > after_id).order_by(Owner.id)
+    if skip_written_of is not None:  # resuming: owners who already have their row are done
+        query = query.where(~exists().where(BroadcastRecipient.broadcast_id == skip_written_of,
+                                            BroadcastRecipient.owner_id == Owner.id))
     if limit is not None:
         query = query.limit(limit)
     return session.execute(query).all()
@@ -264,10 +273,11 @@ def plan(session: Session, content: Content, *, segment: str | None, template: s
     return Plan(parsed, count, sample, sample_owner, by_channel, renderer)
 
 
-def _chunks(session: Session, segment: segments.Segment, size: int = CHUNK) -> Iterator[list]:
+def _chunks(session: Session, segment: segments.Segment, size: int = CHUNK,
+            skip_written_of: int | None = None) -> Iterator[list]:
     after = 0
     while True:
-        rows = _recipient_rows(session, segment, after, size)
+        rows = _recipient_rows(session, segment, after, size, skip_written_of)
         if not rows:
             return
         yield rows
@@ -326,7 +336,8 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
             renderer = Renderer(content, broadcast.template, broadcast.template_en, event)
             # Render everyone before writing anything: a failure leaves the outbox untouched.
             messages = []
-            for rows in _chunks(session, parsed, chunk_size):
+            resuming = broadcast.id if broadcast.status == "queuing" else None
+            for rows in _chunks(session, parsed, chunk_size, skip_written_of=resuming):
                 for row in rows:
                     messages.append((row.id, row.channel, row.address, *renderer.render(row)))
         except (BroadcastError, segments.SegmentError) as exc:
@@ -335,8 +346,9 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
             broadcast.cancelled_at = now
             broadcast.error = str(exc)
         else:
+            if resuming is None:
+                broadcast.recipient_count = len(messages)
             broadcast.status = "queuing"
-            broadcast.recipient_count = len(messages)
     if refused is not None:
         log.warning("broadcast %s refused at send time: %s", broadcast_id, refused)
         raise refused
