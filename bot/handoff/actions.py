@@ -24,7 +24,7 @@ from storage.models import ConversationState, Owner, Ticket, TicketEvent
 from storage.models.handoff import CaseOffer, Mentor
 
 NOTE_LIMIT = 2000
-RATING_FLOW = "handoff"
+RATING_FLOW = "mentor"  # flows/mentor.py
 RATING_STEP = "rate"
 
 

@@ -49,7 +49,7 @@ def to_mentor(session: Session, content: Content, mentor: Mentor, key: str, *, o
 
 
 def to_owner_text(session: Session, owner: Owner, text: str, *, options: list[str] | None = None,
-                  kind: str = "relay", flow: str | None = "handoff") -> OutboxMessage:
+                  kind: str = "relay", flow: str | None = "mentor") -> OutboxMessage:
     """A message to the owner through their own channel, also written to their message log."""
     now = utcnow()
     message = OutboxMessage(

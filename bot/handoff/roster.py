@@ -366,21 +366,23 @@ def import_roster(session: Session, data: bytes | str, content: Content, dry_run
     return report
 
 
-def mentor_by_address(session: Session, channel: str, address: str) -> Mentor | None:
-    """The active mentor writing from this chat, if any (Telegram chat id or WhatsApp number)."""
+def mentor_by_address(session: Session, channel: str, address: str, active_only: bool = True) -> Mentor | None:
+    """The mentor writing from this chat, if any (Telegram chat id or WhatsApp number).
+
+    An inactive mentor gets no new cases but may still finish the ones they hold."""
     if channel == "telegram":
         condition = Mentor.telegram == address
     elif channel == "whatsapp":
         condition = Mentor.whatsapp == address
     else:
         return None
-    return session.scalars(select(Mentor).where(condition, Mentor.active.is_(True))).first()
+    query = select(Mentor).where(condition)
+    if active_only:
+        query = query.where(Mentor.active.is_(True))
+    return session.scalars(query).first()
 
 
 def mentor_by_code(session: Session, code: str) -> Mentor | None:
     return session.scalars(select(Mentor).where(func.lower(Mentor.code) == code.strip().lower())).first()
 
-
-def is_mentor_address(session: Session, channel: str, address: str) -> bool:
-    return mentor_by_address(session, channel, address) is not None
 
