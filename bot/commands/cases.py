@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 
 from bot.clock import local
-from bot.handoff.sla import run_sla_check
+from bot.handoff.sla import sla_job
 from bot.services import build_services
 from storage.models import Ticket
 
@@ -26,10 +26,7 @@ def cases() -> None:
 @cases.command("sla-check")
 def sla_check_command() -> None:
     """Remind mentors about untaken cases and escalate late ones to supervisors."""
-    services = build_services()
-    with services.db.session() as session:
-        report = run_sla_check(session, services.content)
-    click.echo(report.summary())
+    click.echo(sla_job(build_services()).summary())
 
 
 @cases.command("list")

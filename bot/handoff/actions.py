@@ -103,6 +103,8 @@ def take_case(session: Session, content: Content, ticket_id: int, mentor: Mentor
         holder = session.get(Mentor, ticket.mentor_id) if ticket.mentor_id else None
         if ticket.status == "resolved":
             raise Refused("handoff.case_closed", case_id=ticket.id)
+        if ticket.mentor_id == mentor.id:  # the same mentor tapped twice
+            raise Refused("handoff.already_yours", case_id=ticket.id)
         raise Refused("handoff.taken_by_other", case_id=ticket.id,
                       name=holder.first_name if holder else "-")
     log_event(session, ticket, actor(mentor), "taken", mentor.code, now)

@@ -103,8 +103,9 @@ class MentorChat:
         return ticket
 
     def case_and_rest(self, rest: str, held_only: bool = True) -> tuple[Ticket, str]:
-        """`rest` may start with a case number; a bare number only counts when it names a case
-        the mentor holds (or, with held_only=False, may see), so "2 kg gula" stays text."""
+        """`rest` may start with a case number ("#12" always). A bare number counts when it names a
+        case the mentor holds, or one they may see when they have no current case (or held_only is
+        False), so "2 kg gula" typed to the current case stays text."""
         first, _, remainder = rest.partition(" ")
         match = _CASE_ID.match(first)
         if match:
@@ -115,13 +116,16 @@ class MentorChat:
                     raise Refused("handoff.not_offered", case_id=ticket_id)
                 return ticket, remainder.strip()
             ticket = self._held(ticket_id)
-            if ticket is None and not held_only:
-                candidate = self.session.get(Ticket, ticket_id)
-                if candidate is not None and actions.may_see(self.session, candidate, self.mentor):
-                    ticket = candidate
+            candidate = self.session.get(Ticket, ticket_id) if ticket is None else None
+            visible = candidate is not None and actions.may_see(self.session, candidate, self.mentor)
+            if ticket is None and visible and (not held_only or not self._has_current()):
+                ticket = candidate  # the action itself says why it cannot be done, if it cannot
             if ticket is not None:
                 return ticket, remainder.strip()
         return self.current(), rest.strip()
+
+    def _has_current(self) -> bool:
+        return bool(self.mentor.current_ticket_id and self._held(self.mentor.current_ticket_id))
 
     # --- commands -------------------------------------------------------------------------------
     def cmd_help(self, _rest: str = "") -> None:

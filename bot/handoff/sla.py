@@ -135,3 +135,15 @@ def _silent_taken_cases(session: Session) -> list[Ticket]:
         select(Ticket).where(Ticket.status == "taken", Ticket.taken_at.is_not(None), ~replied)
         .order_by(Ticket.id).with_for_update(skip_locked=True)
     ).all())
+
+
+SLA_CHECK_EVERY_MINUTES = 5  # how often the scheduler should run `sla_job`
+
+
+def sla_job(services) -> SlaReport:
+    """The periodic job for bot/scheduler.py: one SLA check in its own transaction.
+
+        scheduler.add_job(sla_job, "interval", minutes=SLA_CHECK_EVERY_MINUTES, args=[services])
+    """
+    with services.db.session() as session:
+        return run_sla_check(session, services.content)
