@@ -6,7 +6,9 @@ them. Nothing here calls a channel.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable, Iterable
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -46,6 +48,30 @@ def to_mentor(session: Session, content: Content, mentor: Mentor, key: str, *, o
     )
     session.add(message)
     return message
+
+
+def to_mentors(session: Session, content: Content, mentors: Iterable[Mentor], key: str,
+               variables: Callable[[str], dict], *, options: list[str] | None = None, kind: str = "alert",
+               not_before: datetime | None = None) -> int:
+    """The same message to many mentors, rendered once per language (a case may go to dozens)."""
+    rendered: dict[str, str] = {}
+    rows = []
+    now = utcnow()
+    for mentor in mentors:
+        lang = mentor.lang or "id"
+        if lang not in rendered:
+            rendered[lang] = content.t(key, lang, **variables(lang))
+        target = mentor_address(mentor)
+        if target is None:
+            continue
+        rows.append({"owner_id": None, "channel": target[0], "address": target[1], "kind": kind, "priority": 0,
+                     "text": rendered[lang], "options": list(options or []), "template_vars": {},
+                     "dedupe_key": None, "status": "pending", "attempts": 0, "not_before": not_before,
+                     "created_at": now})
+    if rows:
+        # One multi-row INSERT: an escalation or a reminder round can reach hundreds of mentors.
+        session.execute(insert(OutboxMessage), rows)
+    return len(rows)
 
 
 def to_owner_text(session: Session, owner: Owner, text: str, *, options: list[str] | None = None,

@@ -11,6 +11,7 @@ Owners outside Jakarta (or with no place on file) go straight to the supervisors
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,8 +74,8 @@ def offer(session: Session, content: Content, ticket: Ticket, owner: Owner, ment
     not_before = None if calendar.is_working_time(now) else calendar.next_working_moment(now)
     for mentor in fresh:
         session.add(CaseOffer(ticket_id=ticket.id, mentor_id=mentor.id, via=via, created_at=now))
-        notify.to_mentor(session, content, mentor, key, options=[command_label(content, "take", ticket.id)],
-                         not_before=not_before, **case_summary(content, ticket, owner, mentor.lang))
+    notify.to_mentors(session, content, fresh, key, lambda lang: case_summary(content, ticket, owner, lang),
+                      options=[command_label(content, "take", ticket.id)], not_before=not_before)
     return fresh
 
 
@@ -99,8 +100,6 @@ def command_label(content: Content, command: str, ticket_id: int, lang: str = "i
 
 def case_summary(content: Content, ticket: Ticket, owner: Owner, lang: str = "id") -> dict:
     """The variables every mentor-facing text about a case may use."""
-    from bot import locations
-
     snapshot = (ticket.context or {}).get("owner") or {}
     sector = owner.sector or snapshot.get("sector")
     return {
@@ -112,9 +111,28 @@ def case_summary(content: Content, ticket: Ticket, owner: Owner, lang: str = "id
         "business": owner.business_name or snapshot.get("business_name") or "-",
         "sector": content.t(f"handoff.sector_{sector}", lang) if sector in ("food", "cosmetics", "herbal", "other")
         else "-",
-        "place": ", ".join(p for p in (locations.name_of(content, owner.district),
-                                        locations.name_of(content, owner.city)) if p) or "-",
+        "place": ", ".join(p for p in (_place_name(content, owner.district),
+                                        _place_name(content, owner.city)) if p) or "-",
     }
+
+
+_PLACE_NAMES: "weakref.WeakKeyDictionary[Content, dict[str, str]]" = weakref.WeakKeyDictionary()
+
+
+def _place_name(content: Content, key: str | None) -> str | None:
+    """locations.name_of, with the names read once per Content (routing and lists call it a lot)."""
+    if not key:
+        return None
+    names = _PLACE_NAMES.get(content)
+    if names is None:
+        from bot import locations
+
+        names = {}
+        for area in locations.areas(content):
+            names[area.key] = area.name
+            names.update({kec.key: kec.name for kec in area.kecamatan})
+        _PLACE_NAMES[content] = names
+    return names.get(key, key)
 
 
 def _topic_key(content: Content, topic: str) -> str:

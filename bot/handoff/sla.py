@@ -97,10 +97,9 @@ def _remind(session: Session, content: Content, ticket: Ticket, routing: CaseRou
             now: datetime) -> None:
     owner = session.get(Owner, ticket.owner_id)
     mentors = _offered_mentors(session, ticket)
-    for mentor in mentors:
-        notify.to_mentor(session, content, mentor, "handoff.mentor_sla_reminder",
-                         options=[command_label(content, "take", ticket.id)], hours=int(hours),
-                         **case_summary(content, ticket, owner, mentor.lang))
+    notify.to_mentors(session, content, mentors, "handoff.mentor_sla_reminder",
+                      lambda lang: {"hours": int(hours), **case_summary(content, ticket, owner, lang)},
+                      options=[command_label(content, "take", ticket.id)])
     routing.reminded_at = now
     log_event(session, ticket, "system", "reminded", ", ".join(m.code for m in mentors) or "nobody to remind", now)
 
@@ -112,11 +111,9 @@ def _escalate(session: Session, content: Content, ticket: Ticket, routing: CaseR
     fresh = offer(session, content, ticket, owner, supervisors, "escalation", now,
                   key="handoff.mentor_escalated_case")
     # Supervisors who already had the case (it was routed to them) get a reminder instead.
-    for supervisor in supervisors:
-        if supervisor not in fresh:
-            notify.to_mentor(session, content, supervisor, "handoff.mentor_sla_reminder",
-                             options=[command_label(content, "take", ticket.id)], hours=int(hours),
-                             **case_summary(content, ticket, owner, supervisor.lang))
+    notify.to_mentors(session, content, [s for s in supervisors if s not in fresh], "handoff.mentor_sla_reminder",
+                      lambda lang: {"hours": int(hours), **case_summary(content, ticket, owner, lang)},
+                      options=[command_label(content, "take", ticket.id)])
     routing.escalated_at = now
     routing.reminded_at = routing.reminded_at or now
     note = ", ".join(m.code for m in supervisors) or "no active supervisor"

@@ -7,6 +7,7 @@ hours live in content/handoff/sla.yaml so staff can change them.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -71,7 +72,12 @@ class WorkingCalendar:
 
     @classmethod
     def from_content(cls, content: Content) -> "WorkingCalendar":
-        return cls.from_config(content.data("handoff/sla.yaml"), content.data("handoff/holidays.yaml"))
+        # Content caches its files for its lifetime, so the calendar built from them can be too.
+        calendar = _CALENDARS.get(content)
+        if calendar is None:
+            calendar = cls.from_config(content.data("handoff/sla.yaml"), content.data("handoff/holidays.yaml"))
+            _CALENDARS[content] = calendar
+        return calendar
 
     # --- questions ----------------------------------------------------------------------------
     def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
@@ -121,6 +127,9 @@ class WorkingCalendar:
 
     def next_working_moment(self, at: datetime) -> datetime:
         return self.add_working_hours(at, 0)
+
+
+_CALENDARS: "weakref.WeakKeyDictionary[Content, WorkingCalendar]" = weakref.WeakKeyDictionary()
 
 
 def sla_settings(content: Content) -> SlaSettings:
