@@ -125,6 +125,20 @@ def open_case(session: Session, owner: Owner, topic: str, reason: str, priority:
     return ticket, True
 
 
+def request_mentor(turn: "Turn", topic: str, reason: str, priority: int = 2, context: dict | None = None) -> Ticket:
+    """For flows: open (or join) a case and tell the owner a mentor will reply, and roughly when.
+
+    E.g. the legality flow on a rejected permit:
+        request_mentor(turn, "permit_rejected:pirt", "P-IRT rejected: label incomplete", priority=1)
+    and the GMP check on a critical finding:
+        request_mentor(turn, "gmp_critical", "Critical: no hand-washing facility", priority=1)
+    The owner is told once per case; a repeat adds to the open case."""
+    ticket, created = open_case(turn.session, turn.owner, topic, reason, priority=priority, context=context,
+                                content=turn.content)
+    turn.say("handoff.opened_by_bot" if created else "handoff.added_to_case")
+    return ticket
+
+
 # --- the pipeline's hooks ------------------------------------------------------------------------
 def relay(turn: "Turn") -> bool:
     """While a mentor holds one of the owner's cases, pass the owner's message on and stay quiet."""
