@@ -1,6 +1,9 @@
 """Content checks for the handoff area (run by `umkm-bot content check` and the tests)."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from bot.content import Content, ContentError, content_check
 from bot.handoff.workhours import check_sla_content
 
@@ -15,6 +18,20 @@ DYNAMIC_KEYS = (
     + [f"handoff.rate_{n}" for n in range(1, 6)]
 )
 DEMO_ROSTER = "handoff/demo_mentors.csv"
+# Keys passed to Refused(...), notify.to_mentor(...) and friends are not seen by the generic scan of
+# say()/t() calls, so every quoted handoff.* key in the handoff code is checked here.
+_KEY_LITERAL = re.compile(r"""["'](handoff\.[a-z0-9_]+)["']""")
+_SOURCES = [Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "cases.py",
+            Path(__file__).resolve().parents[2] / "flows" / "mentor.py"]
+
+
+def _key_literals() -> set[tuple[str, str]]:
+    found = set()
+    for source in _SOURCES:
+        for path in sorted(source.rglob("*.py")) if source.is_dir() else [source]:
+            for match in _KEY_LITERAL.finditer(path.read_text(encoding="utf-8")):
+                found.add((match.group(1), path.name))
+    return found
 
 
 @content_check
@@ -49,6 +66,9 @@ def check_handoff_content(content: Content) -> list[str]:
         for key in DYNAMIC_KEYS:
             if not content.has(key, lang):
                 errors.append(f"texts/{lang}.yaml: missing key {key!r} (used by the handoff code)")
+        for key, where in sorted(_key_literals()):
+            if not content.has(key, lang):
+                errors.append(f"texts/{lang}.yaml: missing key {key!r} (used in {where})")
     roster = content.root / DEMO_ROSTER
     if roster.exists():
         from bot.handoff.roster import parse_roster

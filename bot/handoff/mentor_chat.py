@@ -67,10 +67,11 @@ class MentorChat:
                     self.help()
                 else:
                     getattr(self, f"cmd_{command}")(rest.strip())
-            elif media and not text:
-                self.say("handoff.mentor_media_unsupported")
             else:
-                self.plain(text)
+                if text or not media:
+                    self.plain(text)
+                if media:  # the outbox carries text only: say so rather than drop it silently
+                    self.say("handoff.mentor_media_unsupported")
         except Refused as refused:
             self.say(refused.key, **refused.variables)
         return self.replies
