@@ -34,8 +34,6 @@ from bot.turn import Turn
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from storage.models import Ticket
 
-assert RATING_STEP == "rate"
-
 
 def _is_complaint(turn: Turn) -> bool:
     phrases = turn.content.data("handoff/triggers.yaml").get("complaint") or []
@@ -110,7 +108,7 @@ def handle_comment(turn: Turn):
 FLOW = Flow(
     name="mentor",
     steps={
-        "rate": Step(ask_rating, handle_rating),
+        RATING_STEP: Step(ask_rating, handle_rating),  # "rate": entered when a mentor resolves the case
         "comment": Step(ask_comment, handle_comment),
     },
     start=start,
