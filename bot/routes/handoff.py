@@ -1,6 +1,7 @@
 """A minimal web queue of mentor cases for staff (the dashboard area polishes it).
 
-    GET /handoff/cases?status=open|taken|resolved|all   the queue, most urgent first
+    GET /handoff/cases?status=active|open|taken|resolved|all   the queue (default active = open
+                                                              and taken), most urgent first
     GET /handoff/cases/{id}                             one case: owner, context, events, messages
 
 Read-only: mentors act from their chat. The pages show owners' data, so they need the password
@@ -30,7 +31,7 @@ from storage.models import MessageLog, Owner, Ticket, TicketEvent
 from storage.models.handoff import CaseOffer, CaseRouting, Mentor
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
-STATUSES = ("open", "taken", "resolved", "all")
+STATUSES = ("active", "open", "taken", "resolved", "all")
 PAGE_SIZE = 200
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -71,16 +72,19 @@ def routes(services: Services) -> list:
     async def queue(request: Request) -> Response:
         if not _allowed(request, services):
             return _deny()
-        status = request.query_params.get("status", "open")
-        status = status if status in STATUSES else "open"
+        status = request.query_params.get("status", "active")
+        status = status if status in STATUSES else "active"
         calendar = WorkingCalendar.from_content(content)
         now = utcnow()
         with services.db.session() as session:
             query = select(Ticket, Owner, CaseRouting).join(Owner, Owner.id == Ticket.owner_id) \
                 .outerjoin(CaseRouting, CaseRouting.ticket_id == Ticket.id)
-            if status != "all":
+            if status == "active":
+                query = query.where(Ticket.status.in_(("open", "taken")))
+            elif status != "all":
                 query = query.where(Ticket.status == status)
-            order = (Ticket.resolved_at.desc(),) if status == "resolved" else (Ticket.priority, Ticket.id)
+            order = (Ticket.resolved_at.desc(),) if status == "resolved" else \
+                (Ticket.status, Ticket.priority, Ticket.id)  # "open" sorts before "taken"
             rows = session.execute(query.order_by(*order).limit(PAGE_SIZE)).all()
             holders = {m.id: m for m in session.scalars(
                 select(Mentor).where(Mentor.id.in_({t.mentor_id for t, _, _ in rows if t.mentor_id}))).all()}

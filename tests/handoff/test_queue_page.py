@@ -28,9 +28,11 @@ def test_queue_lists_cases_and_the_case_page_shows_who_did_what(roster, content,
     assert f"#{ticket_id}" in page.text and "Kebon Jeruk, Jakarta Barat" in page.text
     assert "Sari &lt;b&gt;Dewi&lt;/b&gt;" in page.text  # owner text is escaped
     mentor_says(roster, content, "900000001", f"/ambil {ticket_id}")
+    assert f"#{ticket_id}" in client.get("/handoff/cases").text  # taken cases are active too
+    assert f"#{ticket_id}" not in client.get("/handoff/cases?status=open").text
     mentor_says(roster, content, "900000001", f"/selesai {ticket_id} Sudah dijelaskan")
     say(roster, content, owner, "5")
-    assert f"#{ticket_id}" not in client.get("/handoff/cases").text  # no longer open
+    assert f"#{ticket_id}" not in client.get("/handoff/cases").text  # no longer active
     resolved = client.get("/handoff/cases?status=resolved").text
     assert f"#{ticket_id}" in resolved and "indeks <strong>100.0</strong>/100" in resolved
     detail = client.get(f"/handoff/cases/{ticket_id}").text
