@@ -26,7 +26,6 @@ Areas add their own setup and expectation kinds to SETUP and EXPECT.
 """
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -138,10 +137,6 @@ def _expect_case(conv: Conversation, spec: dict | None) -> None:
 
 EXPECT: dict[str, Callable[[Conversation, Any], None]] = {"owner": _expect_owner, "case": _expect_case}
 
-# An area may keep its kinds in tests/<area>/dialogue_kinds.py, with `register(SETUP, EXPECT)`.
-for _kinds in sorted(Path(__file__).resolve().parent.glob("*/dialogue_kinds.py")):
-    importlib.import_module(f"tests.{_kinds.parent.name}.dialogue_kinds").register(SETUP, EXPECT)
-
 
 # --- replies -------------------------------------------------------------------------------------
 def check_reply(conv: Conversation, reply: Reply, spec: dict, where: str) -> None:
@@ -216,3 +211,4 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
 
 # Areas' own setup and expectation kinds (imported last: they register into the tables above).
 import tests.handoff.dialogue_kinds  # noqa: E402,F401
+import tests.broadcasts.dialogue_kinds  # noqa: E402,F401

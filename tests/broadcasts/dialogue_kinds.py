@@ -23,6 +23,7 @@ from bot import broadcasts, events
 from bot.clock import JAKARTA, utcnow
 from storage.models import OutboxMessage, Owner
 from storage.models.events import EventRegistration, TrainingEvent
+from tests.dialogue_runner import EXPECT, SETUP
 
 
 def _latest_event(session) -> TrainingEvent:
@@ -83,6 +84,5 @@ def _expect_notice(conv, spec: dict) -> None:
         assert needle.lower() in text.lower(), f"{needle!r} not in notice:\n{text}"
 
 
-def register(setup: dict, expect: dict) -> None:
-    setup.update(event=_setup_event, invitation=_setup_invitation)
-    expect.update(registration=_expect_registration, reminders=_expect_reminders, notice=_expect_notice)
+SETUP.update(event=_setup_event, invitation=_setup_invitation)
+EXPECT.update(registration=_expect_registration, reminders=_expect_reminders, notice=_expect_notice)
