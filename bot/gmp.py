@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable, Mapping
+from weakref import WeakKeyDictionary
 
 from bot.content import LANGS, Content, ContentError, content_check
 
@@ -328,11 +329,25 @@ def checklist_names(content: Content) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in NON_CHECKLIST_FILES)
 
 
+# Parsed checklists per Content: parsing validates every text, too slow to repeat per message.
+_parsed: "WeakKeyDictionary[Content, dict[str, Any]]" = WeakKeyDictionary()
+
+
+def _cached(content: Content, key: str, build):
+    per_content = _parsed.setdefault(content, {})
+    if key not in per_content:
+        per_content[key] = build()
+    return per_content[key]
+
+
 def load_checklist(content: Content, name: str) -> Checklist:
-    checklist, errors = parse_checklist(content.data(f"{CHECKLIST_DIR}/{name}.yaml"), name)
-    if errors or checklist is None:
-        raise ContentError("; ".join(errors))
-    return checklist
+    def build() -> Checklist:
+        checklist, errors = parse_checklist(content.data(f"{CHECKLIST_DIR}/{name}.yaml"), name)
+        if errors or checklist is None:
+            raise ContentError("; ".join(errors))
+        return checklist
+
+    return _cached(content, f"checklist:{name}", build)
 
 
 def load_checklists(content: Content) -> dict[str, Checklist]:
@@ -340,10 +355,13 @@ def load_checklists(content: Content) -> dict[str, Checklist]:
 
 
 def load_levels(content: Content) -> LevelRule:
-    rule, errors = parse_levels(content.data(LEVELS_FILE))
-    if errors or rule is None:
-        raise ContentError("; ".join(errors))
-    return rule
+    def build() -> LevelRule:
+        rule, errors = parse_levels(content.data(LEVELS_FILE))
+        if errors or rule is None:
+            raise ContentError("; ".join(errors))
+        return rule
+
+    return _cached(content, "levels", build)
 
 
 def choose_checklist(content: Content, sector: str | None, permits: Iterable[str] = ()) -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 RULES_FILE = "gmp/reminders.yaml"
 OUTBOX_KIND = "reminder"
 OUTBOX_PRIORITY = 10  # after replies (0): a reminder may wait a few seconds behind a conversation
-DEFAULT_BATCH = 500
+DEFAULT_BATCH = 1000
 MAX_KEY = 128
 
 
@@ -369,6 +370,8 @@ class SweepReport:
     batches: int = 0
     quiet_until: datetime | None = None  # set when the sweep did nothing because of quiet hours
     handled_ids: list[int] = field(default_factory=list)  # only filled with collect_ids=True
+    # Rendered texts by (kind, language, payload): most reminders of a sweep share a few payloads.
+    texts: dict[tuple, str] = field(default_factory=dict, repr=False)
 
     @property
     def handled(self) -> int:
@@ -415,62 +418,70 @@ def process_claimed(session: Session, content: Content, rows: list, now: datetim
     off = set(session.execute(
         select(ReminderOptOut.owner_id, ReminderOptOut.kind).where(ReminderOptOut.owner_id.in_(owner_ids))).tuples())
     outbox_rows: list[dict] = []
-    updates: list[dict] = []
+    queued: list[int] = []  # finished: handed to the outbox
+    rearmed: dict[timedelta, list[int]] = {}  # repeating kinds: queued, and due again after the delta
+    closed: dict[tuple[str, str], list[int]] = {}  # (status, outcome): suppressed, expired, failed
     for row in rows:
         owner = owners.get(row.owner_id)
-        change = {"id": row.id, "status": "queued", "outcome": None, "due_at": None,
-                  "occurrence": row.occurrence, "last_queued_at": None, "updated_at": now}
         kind = KINDS.get(row.kind)
-        if owner is None or owner.opted_out_at is not None:
-            change.update(status="suppressed", outcome="opted_out")
-            report.suppressed += 1
-        elif (row.owner_id, row.kind) in off:
-            change.update(status="suppressed", outcome="kind_off")
-            report.suppressed += 1
-        elif row.expires_at is not None and as_utc(row.expires_at) <= now:
-            change.update(status="expired", outcome="expired")
-            report.expired += 1
-        elif kind is None:
-            log.error("reminder %s has unregistered kind %r", row.id, row.kind)
-            change.update(status="failed", outcome="unknown_kind")
-            report.failed += 1
-        else:
-            try:
-                text = kind.render(content, owner.lang or "id", row.payload or {})
-            except Exception:  # a content mistake must not stop every other owner's reminder
-                log.exception("reminder %s (%s) could not be rendered", row.id, row.kind)
-                change.update(status="failed", outcome="render_error")
-                report.failed += 1
-            else:
-                outbox_rows.append({
-                    "owner_id": row.owner_id, "channel": owner.channel, "address": owner.address,
-                    "kind": OUTBOX_KIND, "priority": OUTBOX_PRIORITY, "text": text, "options": [],
-                    "template_vars": {"reminder_kind": row.kind, "text": text},
-                    "dedupe_key": outbox_key(row.id, row.occurrence), "status": "pending",
-                    "attempts": 0, "created_at": now, "updated_at": now,
-                })
-                change["last_queued_at"] = now
-                repeat = kind.repeat(content)
-                if repeat is not None:
-                    # Re-armed as the next occurrence: after downtime it still goes out once, then waits.
-                    change.update(status="pending", due_at=now + repeat, occurrence=row.occurrence + 1)
-                report.queued += 1
         if collect_ids:
             report.handled_ids.append(row.id)
-        updates.append(change)
+        if owner is None or owner.opted_out_at is not None:
+            closed.setdefault(("suppressed", "opted_out"), []).append(row.id)
+            report.suppressed += 1
+            continue
+        if (row.owner_id, row.kind) in off:
+            closed.setdefault(("suppressed", "kind_off"), []).append(row.id)
+            report.suppressed += 1
+            continue
+        if row.expires_at is not None and as_utc(row.expires_at) <= now:
+            closed.setdefault(("expired", "expired"), []).append(row.id)
+            report.expired += 1
+            continue
+        if kind is None:
+            log.error("reminder %s has unregistered kind %r", row.id, row.kind)
+            closed.setdefault(("failed", "unknown_kind"), []).append(row.id)
+            report.failed += 1
+            continue
+        lang = owner.lang or "id"
+        cache_key = (row.kind, lang, json.dumps(row.payload or {}, sort_keys=True))
+        try:
+            text = report.texts.get(cache_key)
+            if text is None:
+                text = report.texts[cache_key] = kind.render(content, lang, row.payload or {})
+        except Exception:  # a content mistake must not stop every other owner's reminder
+            log.exception("reminder %s (%s) could not be rendered", row.id, row.kind)
+            closed.setdefault(("failed", "render_error"), []).append(row.id)
+            report.failed += 1
+            continue
+        outbox_rows.append({
+            "owner_id": row.owner_id, "channel": owner.channel, "address": owner.address,
+            "kind": OUTBOX_KIND, "priority": OUTBOX_PRIORITY, "text": text, "options": [],
+            "template_vars": {"reminder_kind": row.kind, "text": text},
+            "dedupe_key": outbox_key(row.id, row.occurrence), "status": "pending",
+            "attempts": 0, "created_at": now, "updated_at": now,
+        })
+        repeat = kind.repeat(content)
+        if repeat is None:
+            queued.append(row.id)
+        else:
+            rearmed.setdefault(repeat, []).append(row.id)
+        report.queued += 1
     if outbox_rows:
         session.execute(_insert_ignoring_duplicates(session), outbox_rows)
-    for status_group in _group_updates(updates):
-        session.execute(update(Reminder), status_group)
-
-
-def _group_updates(updates: list[dict]) -> list[list[dict]]:
-    """ORM bulk UPDATE by primary key wants the same columns in every row of one call."""
-    groups: dict[tuple, list[dict]] = {}
-    for change in updates:
-        clean = {k: v for k, v in change.items() if not (k in ("due_at", "last_queued_at") and v is None)}
-        groups.setdefault(tuple(sorted(clean)), []).append(clean)
-    return list(groups.values())
+    # One UPDATE per outcome, not per row: a batch of 500 costs a handful of statements.
+    table = Reminder.__table__
+    if queued:
+        session.execute(table.update().where(table.c.id.in_(queued))
+                        .values(status="queued", outcome=None, last_queued_at=now, updated_at=now))
+    for repeat, ids in rearmed.items():
+        # Re-armed as the next occurrence: after downtime it still goes out once, then waits.
+        session.execute(table.update().where(table.c.id.in_(ids))
+                        .values(status="pending", outcome=None, last_queued_at=now, updated_at=now,
+                                due_at=now + repeat, occurrence=table.c.occurrence + 1))
+    for (status, outcome), ids in closed.items():
+        session.execute(table.update().where(table.c.id.in_(ids))
+                        .values(status=status, outcome=outcome, updated_at=now))
 
 
 def sweep_due(db, content: Content, now: datetime | None = None, *, quiet: QuietHours | None = None,

@@ -32,6 +32,8 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 DEFAULT_SWEEP_SECONDS = 60
+# A late run still runs (no misfire grace), piled-up runs collapse into one, never two at once.
+JOB_OPTIONS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,13 @@ def _safe(job: PeriodicJob, services: Services) -> None:
 
 def build_scheduler(services: Services, *, blocking: bool = True, sweep_seconds: float | None = None) -> BaseScheduler:
     tz = ZoneInfo(services.settings.timezone)
-    job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = scheduler_class(timezone=tz, job_defaults=job_defaults)
+    scheduler = scheduler_class(timezone=tz, job_defaults=JOB_OPTIONS)
     for job in JOBS.values():
         seconds = sweep_seconds if (sweep_seconds and job.name == "reminder_sweep") else job.seconds
         scheduler.add_job(
             _safe, IntervalTrigger(seconds=seconds, timezone=tz), args=[job, services], id=job.name,
-            name=job.name, replace_existing=True,
+            name=job.name, replace_existing=True, **JOB_OPTIONS,
             # First run at start: catch up on whatever fell due while the process was down.
             next_run_time=datetime.now(tz),
         )
