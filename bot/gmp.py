@@ -23,7 +23,7 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 ANSWERS = ("yes", "no", "unknown")
 CHECKLIST_DIR = "gmp"
 LEVELS_FILE = "gmp/levels.yaml"
-NON_CHECKLIST_FILES = {"levels", "reminders"}
+NON_CHECKLIST_FILES = {"levels", "reminders", "phrases"}  # the other files in content/gmp
 
 
 @dataclass(frozen=True)

@@ -198,3 +198,9 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
                     assert len(replies) == turn["bot_count"], f"{where}: got {len(replies)} replies"
             for kind, spec in (turn.get("expect") or {}).items():
                 EXPECT[kind](conv, spec)
+
+
+# --- area extensions: each area registers its own setup/expect kinds ---------------------------
+from tests.gmp.dialogue_kinds import register as _register_gmp  # noqa: E402
+
+_register_gmp(SETUP, EXPECT)
