@@ -387,7 +387,8 @@ def claim_due(session: Session, now: datetime, limit: int) -> list:
         select(Reminder.id, Reminder.owner_id, Reminder.kind, Reminder.payload, Reminder.occurrence,
                Reminder.expires_at)
         .where(Reminder.status == "pending", Reminder.due_at <= now)
-        .order_by(Reminder.due_at, Reminder.id)
+        # Oldest first, in the order of the (status, due_at) index: each batch reads only its rows.
+        .order_by(Reminder.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -468,6 +469,7 @@ def process_claimed(session: Session, content: Content, rows: list, now: datetim
             rearmed.setdefault(repeat, []).append(row.id)
         report.queued += 1
     if outbox_rows:
+        # executemany: psycopg pipelines it; a multi-row VALUES would be recompiled every batch.
         session.execute(_insert_ignoring_duplicates(session), outbox_rows)
     # One UPDATE per outcome, not per row: a batch of 500 costs a handful of statements.
     table = Reminder.__table__

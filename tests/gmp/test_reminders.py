@@ -75,6 +75,11 @@ def test_cosmetics_notification_renewal_three_months_before(db, clock, content):
         assert row.due_at == wib(2029, 2, 28, 9, 0)  # 31 May - 3 months, clamped to February's end
 
 
+@pytest.mark.parametrize("name", ["pirt", "P-IRT", "notif", "notifikasi", "cosmetics_notification"])
+def test_permit_names_used_by_legality_have_renewal_rules(content, name):
+    assert reminders.permit_rule(content, name) is not None
+
+
 def test_permit_without_expiry_gets_no_renewal_reminder(db, clock, content):
     with db.session() as s:
         owner = add_owner(s)
