@@ -395,7 +395,8 @@ def say_result(turn: Turn, check: GmpCheck, checklist: gmp.Checklist, result: gm
                       reviewed=rule.last_reviewed)
     if result.needs_mentor:
         turn.say("gmp.mentor_case")
-    if next_due is not None and turn.owner.opted_out_at is None:
+    reminded = turn.owner.opted_out_at is None and "self_check" not in reminders.kinds_off(turn.session, turn.owner.id)
+    if next_due is not None and reminded:
         turn.say("gmp.next_check", date=date_text(next_due))
     if not result.findings:
         turn.say("gmp.no_findings", options=_result_options(turn, more=False))
