@@ -9,8 +9,8 @@ it to the outbox (bot/reminders.py explains why rows, not per-owner jobs). So:
 - Running two scheduler processes by mistake sends nothing twice: sweeps claim rows with
   `FOR UPDATE SKIP LOCKED` and the outbox refuses a second message with the same key.
 
-Other areas add periodic jobs with `register_job(...)` at import time of their module in
-`bot.commands` or here; each job gets the process's Services.
+Other areas add periodic jobs with `register_job(name, func, seconds)` (`_register_area_jobs`
+below lists them); each job gets the process's Services and should claim its rows the same way.
 """
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ def sweep_reminders(services: Services) -> SweepReport:
 
 
 register_job("reminder_sweep", sweep_reminders, DEFAULT_SWEEP_SECONDS)
+
+
+def _register_area_jobs() -> None:
+    # The handoff area's SLA check (reminds and escalates waiting mentor cases).
+    from bot.handoff.sla import SLA_CHECK_EVERY_MINUTES, sla_job
+
+    register_job("sla_check", sla_job, SLA_CHECK_EVERY_MINUTES * 60)
+
+
+_register_area_jobs()
 
 
 def _safe(job: PeriodicJob, services: Services) -> None:

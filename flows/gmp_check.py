@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot import gmp, reminders
-from bot.cases import open_case
+from bot.cases import case_context, request_mentor
 from bot.choices import Option
 from bot.clock import JAKARTA, as_utc
 from bot.normalize import normalize
@@ -350,19 +350,26 @@ def finish(turn: Turn, check: GmpCheck, checklist: gmp.Checklist) -> None:
     check.current_item = None
     turn.data["result_check_id"] = check.id
     turn.data["page"] = 0
-    if result.needs_mentor:
-        ticket, _created = open_case(
-            turn.session, turn.owner, topic=CASE_TOPIC, priority=1,
-            reason=(f"GMP self-check {checklist.id} level {result.level.level}: critical items answered "
-                    f"no/unknown: {', '.join(result.critical_items)}"),
-            context={"gmp_check_id": check.id, "checklist": checklist.id, "level": result.level.level,
-                     "critical_items": [{"id": i, "answer": answers_of(turn, check)[i]} for i in result.critical_items]})
-        check.ticket_id = ticket.id
     reminders.cancel(turn.session, turn.owner.id, key=f"self_check_resume:{turn.owner.id}", now=turn.now)
     next_reminder = reminders.schedule_next_self_check(turn.session, turn.content, turn.owner.id, checklist.id,
                                                        result.level.level, turn.now)
     turn.state.step = "result"
     say_result(turn, check, checklist, result, previous, next_reminder.due_at)
+
+
+def _request_mentor(turn: Turn, check: GmpCheck, checklist: gmp.Checklist, result: gmp.Result) -> None:
+    """A critical item answered "tidak" or "tidak tahu": a mentor looks at it (one open case per
+    owner for this topic; a later critical check adds to it)."""
+    answers = answers_of(turn, check)
+    ticket = request_mentor(
+        turn, CASE_TOPIC, priority=1,
+        reason=(f"GMP self-check {checklist.id} level {result.level.level}: critical items answered "
+                f"no/unknown: {', '.join(result.critical_items)}"),
+        context={"gmp_check_id": check.id, "checklist": checklist.id, "level": result.level.level,
+                 "critical_items": [{"id": i, "answer": answers[i],
+                                     "question": checklist.item(i).text("question", "id")}
+                                    for i in result.critical_items]})
+    check.ticket_id = ticket.id
 
 
 def _severity_name(turn: Turn, rule: gmp.LevelRule, severity: str) -> str:
@@ -395,6 +402,7 @@ def say_result(turn: Turn, check: GmpCheck, checklist: gmp.Checklist, result: gm
                       reviewed=rule.last_reviewed)
     if result.needs_mentor:
         turn.say("gmp.mentor_case")
+        _request_mentor(turn, check, checklist, result)
     reminded = turn.owner.opted_out_at is None and "self_check" not in reminders.kinds_off(turn.session, turn.owner.id)
     if next_due is not None and reminded:
         turn.say("gmp.next_check", date=date_text(next_due))
@@ -466,6 +474,17 @@ def on_cancel(turn: Turn) -> None:
         return
     checklist = gmp.load_checklist(turn.content, check.checklist)
     turn.say("gmp.paused", answered=len(answers_of(turn, check)), total=len(checklist.items))
+
+
+@case_context
+def last_check_context(session, owner) -> dict:
+    """Every mentor case shows the owner's last finished self-check."""
+    check = session.scalars(select(GmpCheck).where(GmpCheck.owner_id == owner.id, GmpCheck.status == "completed")
+                            .order_by(GmpCheck.completed_at.desc(), GmpCheck.id.desc())).first()
+    if check is None:
+        return {}
+    return {"gmp": {"checklist": check.checklist, "level": check.level, "findings": check.findings_total,
+                    "counts": dict(check.counts or {}), "completed_at": check.completed_at.isoformat()}}
 
 
 # --- free text outside the flow -----------------------------------------------------------------

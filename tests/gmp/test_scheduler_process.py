@@ -65,3 +65,8 @@ def test_cli_scheduler_once(db, content, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["queued"] == 1
     assert outbox_count(db) == 1
+
+
+def test_scheduler_also_runs_the_handoff_sla_check(db, content):
+    sched = scheduler.build_scheduler(services_for(db, content), blocking=False)
+    assert {job.id for job in sched.get_jobs()} >= {"reminder_sweep", "sla_check"}
