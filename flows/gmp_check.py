@@ -178,7 +178,9 @@ def ask_intro(turn: Turn) -> None:
         turn.say("gmp.resume_intro", options=_intro_options(turn), title=short,
                  answered=len(answers_of(turn, check)), total=len(checklist.items))
     else:
-        turn.say("gmp.intro", options=_intro_options(turn), title=short, total=len(checklist.items))
+        turn.say("gmp.intro", options=_intro_options(turn), title=short, total=len(checklist.items),
+                 note=checklist.verify_note.get(turn.lang, checklist.verify_note.get("id", "")) if checklist.verify else "",
+                 reviewed=checklist.last_reviewed)
 
 
 def handle_intro(turn: Turn):
@@ -205,7 +207,8 @@ def handle_intro(turn: Turn):
         turn.session.add(check)
         turn.session.flush()
         turn.data["check_id"] = check.id
-    turn.history = []
+    # KEMBALI works back through the questions answered before a pause, too.
+    turn.history = ["back_one"] * checklist.index(check.current_item)
     turn.goto("question", remember=False)
     return None
 
