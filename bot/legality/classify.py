@@ -296,16 +296,11 @@ def _ask_or_give_up(decision: Decision, need: str | None, known: dict, data: dic
     return decision
 
 
-def answer(content: Content, decision: Decision, yes: bool, extra: dict[str, bool] | None = None) -> Decision:
+def answer(content: Content, decision: Decision, yes: bool) -> Decision:
     """The owner's yes/no to `decision.question`: decide again with it."""
     assert decision.question, "answer() needs a decision that asked something"
-    facts = {k: v for k, v in decision.facts.items()}
-    facts[decision.question] = yes
-    facts.update(extra or {})
-    sector, base = base_facts(content, decision.product_key) if decision.product_key else ("outside", {})
-    # Keep only what the owner's words and answers added, so category changes in content still apply.
-    added = {k: v for k, v in facts.items() if base.get(k, None) != v or k not in base}
-    return decide(content, decision.product_key, added, decision.asked + [decision.question])
+    return decide(content, decision.product_key, {**decision.facts, decision.question: yes},
+                  decision.asked + [decision.question])
 
 
 def route_steps(content: Content, route: str, halal_route: str | None) -> list[str]:

@@ -200,9 +200,12 @@ def steps_for_kind(session: Session, owner: Owner, kind: str) -> list[PathwaySte
 
 
 def record_permit(row: PathwayStep, check: numbers.NumberCheck, content: Content, issued_on: date | None = None,
-                  now: datetime | None = None, source: str = "owner") -> PathwayStep:
-    """The owner has the permit: the step is done, with its number, issue date and computed expiry."""
+                  now: datetime | None = None, source: str = "owner", session: Session | None = None) -> PathwayStep:
+    """The owner has the permit: the step is done, with its number, issue date and computed expiry.
+    Steps it required are done too: a P-IRT is never issued without PKP and a label."""
     now = now or utcnow()
+    if session is not None:
+        complete_requirements(session, row, content, now)
     issued = issued_on or today(now)
     set_status(row, "selesai", now, source)
     row.number = check.canonical or row.number
@@ -210,6 +213,29 @@ def record_permit(row: PathwayStep, check: numbers.NumberCheck, content: Content
     row.expires_on = numbers.expiry_date(row.permit_kind or "", issued, content, check.expiry_year)
     row.rejection_reason = None
     return row
+
+
+def complete_requirements(session: Session, row: PathwayStep, content: Content, now: datetime | None = None) -> list[PathwayStep]:
+    """Mark as done (source "implied") every unfinished step that `row` needs, on any of its pathways."""
+    owner_rows = list(session.scalars(select(PathwayStep).where(PathwayStep.owner_id == row.owner_id)))
+    products = [p for p in session.scalars(select(LegalityProduct).where(LegalityProduct.owner_id == row.owner_id))
+                if row.product_id in (None, p.id)]
+    changed: list[PathwayStep] = []
+    for product in products:
+        path = product_pathway(session, product, content, owner_rows)
+        if row not in path:
+            continue
+        on_path = {r.step: r for r in path}
+        todo = list(legality_rules.step(content, row.step).get("requires") or [])
+        while todo:
+            key = todo.pop()
+            required = on_path.get(key)
+            if required is None or required.status == "selesai":
+                continue
+            set_status(required, "selesai", now, source="implied")
+            changed.append(required)
+            todo.extend(legality_rules.step(content, key).get("requires") or [])
+    return changed
 
 
 def reject(row: PathwayStep, reason: str, now: datetime | None = None) -> PathwayStep:

@@ -186,8 +186,9 @@ def _check_products(content: Content, ctx: _Ctx) -> None:
     ctx.fact(where, data)
     all_steps = steps(content)
     questions = data.get("questions") or {}
-    for key, text in questions.items():
-        ctx.bilingual(f"{where}: question {key}", text)
+    for key, question in questions.items():
+        for part in ("ask", "when_yes", "when_no"):
+            ctx.bilingual(f"{where}: question {key}.{part}", (question or {}).get(part))
     reasons = data.get("reasons") or {}
     for key, text in reasons.items():
         ctx.bilingual(f"{where}: reason {key}", text)
