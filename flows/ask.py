@@ -45,10 +45,11 @@ def answer_topic(turn: Turn, topic: faq.Topic) -> None:
     text = lang_text(entry.get("explain") if topic.kind == "glossary" else entry.get("answer"), turn.lang)
     if entry.get("verify"):
         text += "\n\n" + legality.caveat(turn, entry)
-    if topic.kind == "glossary" and turn.owner.consent_at is not None:
-        # The word was just explained in full: no bracket explanation needed after this.
-        pathway.mark_terms_seen(turn.session, turn.owner, [topic.key.split(":", 1)[1]], turn.now)
-    legality.send(turn, text)
+    term = topic.key.split(":", 1)[1] if topic.kind == "glossary" else None
+    if term and turn.owner.consent_at is not None:
+        # The word is explained in full here: no bracket explanation for it after this.
+        pathway.mark_terms_seen(turn.session, turn.owner, [term], turn.now)
+    legality.send(turn, text, defining=term)
 
 
 def _choice_options(turn: Turn) -> list[Option]:
@@ -90,14 +91,34 @@ def answer_question(turn: Turn, in_flow: bool) -> bool:
     """Product question first, then the FAQ. True when something was said."""
     if product_question(turn, in_flow):
         return True
-    result = faq.matcher(turn.content).match(turn.text)
+    matcher = faq.matcher(turn.content)
+    result = matcher.match(turn.text)
     if result.status == "answer":
         answer_topic(turn, result.best)
+        return True
+    unknown = unknown_product_words(turn, matcher)
+    if unknown:
+        # "izin sepatu apa?": a product the rules do not know. Say so; never guess.
+        turn.say("legality.product_unknown", product=unknown)
+        if not in_flow:
+            ask_which(turn, [])
         return True
     if result.status == "choose" and not in_flow:
         ask_which(turn, [t for t, _ in result.candidates])
         return True
     return False
+
+
+def unknown_product_words(turn: Turn, matcher: faq.FaqMatcher) -> str:
+    """In a permit question, the words that are no legality vocabulary: a product we do not know."""
+    words = turn.norm.split()
+    if not set(words) & {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}:
+        return ""
+    known = set(matcher.vocabulary) | matcher.fillers | matcher.signals
+    known |= {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}
+    known |= {"untuk", "produk", "jual", "jualan", "usaha", "buat", "dagang", "bikin", "yang", "dan", "atau"}
+    leftover = [w for w in words if w not in known and not w.isdigit() and len(w) >= 3]
+    return " ".join(leftover[:4]) if 0 < len(leftover) <= 4 else ""
 
 
 def product_question(turn: Turn, in_flow: bool) -> bool:
@@ -112,20 +133,24 @@ def product_question(turn: Turn, in_flow: bool) -> bool:
     decision = classify.decide(turn.content, key, facts)
     name = legality.product_name(turn, key)
     if decision.status == "outside":
-        turn.say("legality.product_outside", product=name, reason=legality.reason_text(turn, decision.reason))
+        legality.send(turn, turn.t("legality.product_outside", product=name,
+                                   reason=legality.reason_text(turn, decision.reason)))
         if not in_flow:
             ask_which(turn, [])
         return True
-    if decision.status == "decided":
+    if decision.route is not None:
+        # The permit route is known; halal is explained when the owner records the pathway.
         _say_quick_route(turn, name, decision)
         return True
     branches = _branches(turn, decision)
     if branches is not None:
         question = (legality.legality_rules.products(turn.content).get("questions") or {})[decision.question]
         yes, no = branches
-        turn.say("legality.quick_branches", product=name,
-                 when_yes=lang_text(question["when_yes"], turn.lang), yes_summary=legality.route_summary(turn, yes.route),
-                 when_no=lang_text(question["when_no"], turn.lang), no_summary=legality.route_summary(turn, no.route))
+        legality.send(turn, turn.t("legality.quick_branches", product=name,
+                                   when_yes=lang_text(question["when_yes"], turn.lang),
+                                   yes_summary=legality.route_summary(turn, yes.route),
+                                   when_no=lang_text(question["when_no"], turn.lang),
+                                   no_summary=legality.route_summary(turn, no.route)))
         turn.say("legality.see_pathway_hint" if turn.owner.consent_at is not None else "legality.save_hint")
         return True
     if in_flow:
@@ -148,8 +173,9 @@ def _branches(turn: Turn, decision: classify.Decision) -> tuple[classify.Decisio
 
 
 def _say_quick_route(turn: Turn, name: str, decision: classify.Decision) -> None:
-    turn.say("legality.quick_route", product=name, summary=legality.route_summary(turn, decision.route),
-             reason=legality.reason_text(turn, decision.reason))
+    legality.send(turn, turn.t("legality.quick_route", product=name,
+                               summary=legality.route_summary(turn, decision.route),
+                               reason=legality.reason_text(turn, decision.reason)))
     turn.say("legality.see_pathway_hint" if turn.owner.consent_at is not None else "legality.save_hint")
 
 

@@ -56,10 +56,13 @@ NEXT_WORDS = ("langkah berikutnya", "langkah selanjutnya", "next step", "terus a
 
 
 # --- saying things ---------------------------------------------------------------------------------
-def send(turn: Turn, text: str, options: list[Option] | None = None) -> None:
-    """Say a legality text: technical words explained the first time, split to phone-sized messages."""
+def send(turn: Turn, text: str, options: list[Option] | None = None, defining: str | None = None) -> None:
+    """Say a legality text: technical words explained the first time, split to phone-sized messages.
+    `defining`: the glossary word this text explains in full (no bracket explanation for it)."""
     consented = turn.owner.consent_at is not None
     seen = pathway.terms_seen(turn.session, turn.owner) if consented else set()
+    if defining:
+        seen = seen | {defining}
     text, explained = plain.explain_first_use(text, seen, turn.content, turn.lang)
     if consented and explained:
         pathway.mark_terms_seen(turn.session, turn.owner, explained, turn.now)
@@ -323,9 +326,9 @@ def handle_question(turn: Turn):
             turn.say("legality.undecided", product=name)
         _after_product(turn)
         return None
-    current["facts"] = {**(current.get("facts") or {}), decision.question: bool(answer)}
-    current["asked"] = (current.get("asked") or []) + [decision.question]
-    turn.data["current"] = current
+    # A new dict, not an in-place change: the state's JSON column only notices a new value.
+    turn.data["current"] = {**current, "facts": {**(current.get("facts") or {}), decision.question: bool(answer)},
+                            "asked": list(current.get("asked") or []) + [decision.question]}
     _continue_classification(turn)
     return None
 
@@ -335,6 +338,8 @@ def ask_outside(turn: Turn) -> None:
 
 
 def handle_outside(turn: Turn):
+    if turn.looks_like_question():
+        return NOT_UNDERSTOOD  # a question, for the FAQ; not a pick
     choice = turn.choose(_options(turn, "mentor", "add_product", "menu"))
     if choice is None:
         return NOT_UNDERSTOOD
@@ -375,6 +380,8 @@ def ask_overview(turn: Turn) -> None:
 
 
 def handle_overview(turn: Turn):
+    if turn.looks_like_question():
+        return NOT_UNDERSTOOD  # a question, for the FAQ; not a pick
     choice = turn.choose(_options(turn, "next", "report", "add_product", "menu"))
     if choice is None:
         return NOT_UNDERSTOOD
@@ -443,6 +450,8 @@ def handle_next(turn: Turn):
     row = turn.session.get(PathwayStep, turn.data.get("step_id")) if turn.data.get("step_id") else None
     if _is_other_report(turn, row) and permit_progress(turn):
         return None
+    if turn.looks_like_question():
+        return NOT_UNDERSTOOD  # a question, for the FAQ; not a pick
     choice = turn.choose(_next_options_for(turn))
     if choice is None:
         return NOT_UNDERSTOOD
@@ -459,7 +468,7 @@ def handle_next(turn: Turn):
     elif choice.key == "done":
         _report_done(turn, row)
     elif choice.key == "in_progress":
-        pathway.set_status(row, "sedang", turn.now)
+        pathway.set_status(row, "sedang", turn.now, "owner", turn.session, turn.content)
         turn.say("legality.marked_in_progress", step=short_step_name(turn, row.step))
         turn.data.pop("step_id", None)
         turn.goto("next", remember=False)
@@ -480,7 +489,7 @@ def _report_done(turn: Turn, row: PathwayStep) -> None:
         turn.data["report_step_id"] = row.id
         turn.goto("number")
         return
-    pathway.set_status(row, "selesai", turn.now)
+    pathway.set_status(row, "selesai", turn.now, "owner", turn.session, turn.content)
     turn.say("legality.step_done", step=short_step_name(turn, row.step))
     turn.data.pop("step_id", None)
     turn.goto("next", remember=False)
@@ -498,7 +507,7 @@ def handle_number(turn: Turn):
     if row is None:
         return NOT_UNDERSTOOD
     if turn.choose(_options(turn, "skip_number")) is not None:
-        pathway.set_status(row, "selesai", turn.now)
+        pathway.set_status(row, "selesai", turn.now, "owner", turn.session, turn.content)
         words = legality_rules.step(turn.content, row.step).get("words") or [row.step]
         turn.say("legality.number_skipped", step=short_step_name(turn, row.step), word=str(words[0]).upper())
         turn.data.pop("report_step_id", None)
@@ -519,7 +528,7 @@ def record_number(turn: Turn, row: PathwayStep, report: numbers.Report) -> bool:
     kind = row.permit_kind or ""
     check = numbers.check_number(kind, report.raw_number, turn.content, report.prefix, today, report.as_typed)
     if not check.ok:
-        say_number_problem(turn, row, check, report)
+        say_number_problem(turn, row.step, check)
         # Wait for the corrected number (the problem was just said, so no prompt).
         _enter(turn)
         turn.data["report_step_id"] = row.id
@@ -541,9 +550,10 @@ def record_number(turn: Turn, row: PathwayStep, report: numbers.Report) -> bool:
     return True
 
 
-def say_number_problem(turn: Turn, row: PathwayStep, check: numbers.NumberCheck, report: numbers.Report) -> None:
-    name = short_step_name(turn, row.step)
-    spec = _number_spec(turn, row) or {}
+def say_number_problem(turn: Turn, step_key: str, check: numbers.NumberCheck) -> None:
+    """A kind correction: what is wrong with the number, kindly, and what it probably is."""
+    name = short_step_name(turn, step_key)
+    spec = legality_rules.step(turn.content, step_key).get("number") or {}
     fmt = lang_text(spec.get("format"), turn.lang)
     if check.suggested_kind:
         kinds = legality_rules.permit_kinds(turn.content)
@@ -679,7 +689,7 @@ def handle_reject_reason(turn: Turn):
 
 def record_rejection(turn: Turn, row: PathwayStep, reason: str) -> None:
     """Record the rejection and open (or add to) the mentor case for this step."""
-    pathway.reject(row, reason, turn.now)
+    pathway.reject(row, reason, turn.now, turn.session, turn.content)
     product = turn.session.get(LegalityProduct, row.product_id) if row.product_id else None
     ticket, _created = open_case(
         turn.session, turn.owner, topic=f"permit_rejected:{row.step}", priority=1, actor="owner",
@@ -786,9 +796,16 @@ def permit_progress(turn: Turn) -> bool:
     if progress and not done and not report.raw_number:
         if not rows:
             return False
-        pathway.set_status(rows[0], "sedang", turn.now)
+        pathway.set_status(rows[0], "sedang", turn.now, "owner", turn.session, turn.content)
         turn.say("legality.marked_in_progress", step=short_step_name(turn, rows[0].step))
         return True
+    if report.raw_number:
+        # Check the number before anything else: a wrong kind is corrected at once.
+        check = numbers.check_number(report.kind, report.raw_number, turn.content, report.prefix,
+                                     pathway.today(turn.now), report.as_typed)
+        if not check.ok:
+            say_number_problem(turn, step_keys[0], check)
+            return True
     pending = {"kind": report.kind, "number": report.raw_number, "prefix": report.prefix,
                "as_typed": report.as_typed}
     _enter(turn)

@@ -97,6 +97,8 @@ def _index(content: Content) -> _Index:
 def word_similarity(owner_word: str, alias_word: str) -> float:
     if owner_word == alias_word:
         return 100.0
+    if len(owner_word) < 5:
+        return 0.0  # "beda" is not a typo of "bedak"
     for length, cutoff in _TYPO_CUTOFF_BY_LENGTH:
         if len(alias_word) >= length:
             score = fuzz.ratio(owner_word, alias_word)

@@ -181,8 +181,13 @@ def seed_from_registration(session: Session, owner: Owner, content: Content, now
     return changed
 
 
-def set_status(row: PathwayStep, status: str, now: datetime | None = None, source: str = "owner") -> None:
+def set_status(row: PathwayStep, status: str, now: datetime | None = None, source: str = "owner",
+               session: Session | None = None, content: Content | None = None) -> None:
+    """Change a step's status. With `session` and `content`, steps it requires are marked done as
+    well: a step being applied for, issued or rejected had its prerequisites met."""
     assert status in legality_rules.STATUSES, status
+    if session is not None and content is not None and status != "belum":
+        complete_requirements(session, row, content, now)
     now = now or utcnow()
     row.status = status
     row.source = source
@@ -204,10 +209,8 @@ def record_permit(row: PathwayStep, check: numbers.NumberCheck, content: Content
     """The owner has the permit: the step is done, with its number, issue date and computed expiry.
     Steps it required are done too: a P-IRT is never issued without PKP and a label."""
     now = now or utcnow()
-    if session is not None:
-        complete_requirements(session, row, content, now)
     issued = issued_on or today(now)
-    set_status(row, "selesai", now, source)
+    set_status(row, "selesai", now, source, session, content)
     row.number = check.canonical or row.number
     row.issued_on = issued
     row.expires_on = numbers.expiry_date(row.permit_kind or "", issued, content, check.expiry_year)
@@ -238,9 +241,10 @@ def complete_requirements(session: Session, row: PathwayStep, content: Content, 
     return changed
 
 
-def reject(row: PathwayStep, reason: str, now: datetime | None = None) -> PathwayStep:
+def reject(row: PathwayStep, reason: str, now: datetime | None = None, session: Session | None = None,
+           content: Content | None = None) -> PathwayStep:
     now = now or utcnow()
-    set_status(row, "ditolak", now)
+    set_status(row, "ditolak", now, "owner", session, content)
     row.rejection_reason = reason.strip()[:2000]
     return row
 

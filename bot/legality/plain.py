@@ -99,12 +99,25 @@ def explain_first_use(text: str, seen: set[str], content: Content, lang: str = "
         if len(explained) >= limit:
             break
         explained.append(key)
-        # Text that already explains the word right after it ("NIB (Nomor Induk ...)") needs no more.
-        if not text[end:end + 2] == " (":
-            inserts.append((end, f" ({legality_rules.lang_text(terms[key].get('short'), lang)})"))
+        short = legality_rules.lang_text(terms[key].get("short"), lang)
+        if not _already_explained(text[end:end + _LOOKAHEAD], short):
+            inserts.append((end, f" ({short})"))
     for position, addition in sorted(inserts, reverse=True):
         text = text[:position] + addition + text[position:]
     return text, explained
+
+
+_LOOKAHEAD = 50
+_WORD = re.compile(r"[^\W\d_][\w-]{4,}")
+
+
+def _already_explained(following: str, short: str) -> bool:
+    """The text right after the word explains it already: "NIB (Nomor Induk ...)", or "PKP food-safety
+    training certificate" when the explanation is "food-safety training"."""
+    if following.startswith(" ("):
+        return True
+    following = following.lower()
+    return any(word.lower() in following for word in _WORD.findall(short))
 
 
 def owner_date(day: date | None) -> str:
