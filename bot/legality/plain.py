@@ -109,6 +109,7 @@ def explain_first_use(text: str, seen: set[str], content: Content, lang: str = "
 
 _LOOKAHEAD = 50
 _WORD = re.compile(r"[^\W\d_][\w-]{4,}")
+_CLAUSE_END = re.compile(r"[,.;(\n]")
 
 
 def _already_explained(following: str, short: str) -> bool:
@@ -116,8 +117,9 @@ def _already_explained(following: str, short: str) -> bool:
     training certificate" when the explanation is "food-safety training"."""
     if following.startswith(" ("):
         return True
-    following = following.lower()
-    return any(word.lower() in following for word in _WORD.findall(short))
+    clause = _CLAUSE_END.split(following, 1)[0].lower()
+    words = _WORD.findall(short)
+    return bool(words) and all(word.lower() in clause for word in words)
 
 
 def owner_date(day: date | None) -> str:
