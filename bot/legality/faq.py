@@ -61,6 +61,8 @@ class FaqMatcher:
         self.ask_top = int(cfg.get("ask_top", 3))
         self.entity_bonus = float(cfg.get("entity_bonus", 8))
         self.entity_penalty = float(cfg.get("entity_penalty", 25))
+        self.definition_penalty = float(cfg.get("definition_penalty", 0))
+        self.not_definition = frozenset(normalize(str(w), content) for w in cfg.get("not_definition_words") or [])
         self.fillers = frozenset(normalize(str(w), content) for w in cfg.get("fillers") or [])
         lexicon = content.data("lexicon.yaml") or {}
         self.signals = frozenset(normalize(str(w), content) for w in
@@ -105,6 +107,9 @@ class FaqMatcher:
         total = len(topic_words)
         self.idf = {w: math.log(1 + total / sum(1 for words in topic_words if w in words)) for w in self.vocabulary}
         self._unknown_idf = math.log(1 + total)
+        # Each example once with its word set and weight, so scoring a question stays cheap.
+        self._prepared = [[(e, frozenset(e.split()), self._weight(e.split())) for e in t.examples]
+                          for t in self.topics]
 
     def _add_entity(self, phrase: str, key: str) -> None:
         words = tuple(normalize(str(phrase), self.content).split())
@@ -137,32 +142,40 @@ class FaqMatcher:
         return found
 
     # --- scoring -------------------------------------------------------------------------------
+    def _weight(self, words) -> float:
+        return sum(self.idf.get(w, self._unknown_idf) for w in words)
+
     def similarity(self, query: str, example: str) -> float:
         """0-100: half string similarity (rapidfuzz), half shared words weighted by how telling they are."""
+        q, e = frozenset(query.split()), frozenset(example.split())
+        return self._similarity(query, q, self._weight(q), example, e, self._weight(e))
+
+    def _similarity(self, query: str, q: frozenset, q_weight: float, example: str, e: frozenset,
+                    e_weight: float) -> float:
         # token_set forgives extra or missing words ("izin pirt brp lama"); token_sort keeps a
         # one-word question from matching every long example that contains the word.
         fuzzy = 0.3 * fuzz.token_set_ratio(query, example) + 0.7 * fuzz.token_sort_ratio(query, example)
-        return 0.5 * fuzzy + 0.5 * self.weighted_overlap(query.split(), example.split())
-
-    def weighted_overlap(self, query_words: list[str], example_words: list[str]) -> float:
-        q, e = set(query_words), set(example_words)
-        if not q or not e:
-            return 0.0
-        weight = lambda words: sum(self.idf.get(w, self._unknown_idf) for w in words)  # noqa: E731
-        shared = weight(q & e)
-        precision, recall = shared / weight(q), shared / weight(e)
-        return 0.0 if shared == 0 else 100.0 * 2 * precision * recall / (precision + recall)
+        shared = self._weight(q & e) if q_weight and e_weight else 0.0
+        if shared == 0:
+            return 0.5 * fuzzy
+        precision, recall = shared / q_weight, shared / e_weight
+        return 0.5 * fuzzy + 0.5 * 100.0 * 2 * precision * recall / (precision + recall)
 
     def scores(self, text: str) -> tuple[str, list[tuple[Topic, float]]]:
         query = self.prepare(text)
         if not query:
             return query, []
         named = self.entities_in(query)
+        q_words = frozenset(query.split())
+        q_weight = self._weight(q_words)
         scored: list[tuple[Topic, float]] = []
-        for topic in self.topics:
-            best = max((self.similarity(query, e) for e in topic.examples), default=0.0)
+        for topic, examples in zip(self.topics, self._prepared):
+            best = max((self._similarity(query, q_words, q_weight, e, words, weight) for e, words, weight in examples),
+                       default=0.0)
             if named and topic.about:
                 best += self.entity_bonus if named & topic.about else -self.entity_penalty
+            if topic.kind == "glossary" and q_words & self.not_definition:
+                best -= self.definition_penalty
             scored.append((topic, best))
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return query, scored
