@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from bot.cases import open_case
+from bot.cases import case_context, request_mentor
 from bot.choices import Option
 from bot.content import content_check
 from bot.legality import classify, numbers, pathway, plain
@@ -166,10 +166,10 @@ def _continue_classification(turn: Turn) -> None:
         return
     if decision.status == "undecided":
         if turn.owner.consent_at is not None:
-            open_case(turn.session, turn.owner, topic="legality_classify",
-                      reason=f"Could not decide the permit route for '{name}' within the question limit.",
-                      context={"product": name, "product_key": current["key"], "facts": decision.facts})
             turn.say("legality.undecided", product=name)
+            request_mentor(turn, "legality_classify",
+                           f"Could not decide the permit route for '{name}' within the question limit.",
+                           context={"product": name, "product_key": current["key"], "facts": decision.facts})
         else:
             turn.say("legality.undecided", product=name)
             turn.say("legality.save_hint")
@@ -317,11 +317,10 @@ def handle_question(turn: Turn):
     name = product_name(turn, current["key"], current["name"])
     if answer == "unknown":
         if turn.owner.consent_at is not None:
-            open_case(turn.session, turn.owner, topic="legality_classify",
-                      reason=f"Owner unsure how to answer '{decision.question}' for '{name}'.",
-                      context={"product": name, "product_key": current["key"], "question": decision.question,
-                               "facts": decision.facts})
             turn.say("legality.question_unsure", product=name)
+            request_mentor(turn, "legality_classify", f"Owner unsure how to answer '{decision.question}' for '{name}'.",
+                           context={"product": name, "product_key": current["key"], "question": decision.question,
+                                    "facts": decision.facts})
         else:
             turn.say("legality.undecided", product=name)
         _after_product(turn)
@@ -661,9 +660,9 @@ def _apply_pending_report(turn: Turn, pending: dict, name: str, decision: classi
         kinds = legality_rules.permit_kinds(turn.content)
         turn.say("legality.report_kind_mismatch", product=name, summary=summary,
                  step=short_step_name(turn, kinds[kind]["steps"][0]))
-        open_case(turn.session, turn.owner, topic=f"permit_mismatch:{kind}",
-                  reason=f"Owner reports a {kind} permit for '{name}', but its route is {decision.route}.",
-                  context={"product": name, "kind": kind, "number": pending.get("number")})
+        request_mentor(turn, f"permit_mismatch:{kind}",
+                       f"Owner reports a {kind} permit for '{name}', but its route is {decision.route}.",
+                       context={"product": name, "kind": kind, "number": pending.get("number")})
         return
     record_number(turn, rows[0], numbers.Report(kind=kind, raw_number=pending.get("number"),
                                                  prefix=pending.get("prefix", ""), as_typed=pending.get("as_typed", "")))
@@ -691,14 +690,13 @@ def record_rejection(turn: Turn, row: PathwayStep, reason: str) -> None:
     """Record the rejection and open (or add to) the mentor case for this step."""
     pathway.reject(row, reason, turn.now, turn.session, turn.content)
     product = turn.session.get(LegalityProduct, row.product_id) if row.product_id else None
-    ticket, _created = open_case(
-        turn.session, turn.owner, topic=f"permit_rejected:{row.step}", priority=1, actor="owner",
-        reason=f"{row.step} rejected: {reason}",
+    turn.say("legality.rejected_recorded", step=short_step_name(turn, row.step), reason=reason[:200])
+    ticket = request_mentor(
+        turn, f"permit_rejected:{row.permit_kind or row.step}", f"{row.step} rejected: {reason}", priority=1,
         context={"step": row.step, "permit_kind": row.permit_kind, "product": product.name if product else None,
                  "rejection_reason": reason},
     )
     row.ticket_id = ticket.id
-    turn.say("legality.rejected_recorded", step=short_step_name(turn, row.step), reason=reason[:200])
     turn.end_flow()
 
 
@@ -825,6 +823,21 @@ def permit_progress(turn: Turn) -> bool:
     else:
         _report_done(turn, row)
     return True
+
+
+# --- what a mentor sees in a new case ----------------------------------------------------------------
+@case_context
+def legality_pathway_context(session, owner) -> dict:
+    """Every case carries the owner's pathway at a glance: {"pathway": {"keripik": {"pirt": "ditolak"}}}."""
+    rows = pathway.steps_of(session, owner)
+    if not rows:
+        return {}
+    names = {p.id: p.name for p in pathway.products_of(session, owner)}
+    summary: dict[str, dict[str, str]] = {}
+    for row in rows:
+        where = names.get(row.product_id, "usaha") if row.product_id else "usaha"
+        summary.setdefault(where, {})[row.step] = row.status + (f" {row.number}" if row.number else "")
+    return {"pathway": summary}
 
 
 # --- content checks --------------------------------------------------------------------------------
