@@ -45,3 +45,11 @@ def test_content_check_fails_when_a_product_cannot_be_decided_in_time(content_co
     content = content_copy("legality/products.yaml", lambda d: d.update(max_questions=1))
     errors = legality_rules.check_legality_content(content)
     assert any("product sambal: cannot decide" in e for e in errors)
+
+
+def test_cli_lets_staff_try_a_product_and_a_question():
+    runner = CliRunner()
+    result = runner.invoke(main, ["legality", "classify", "nuget beku"])
+    assert result.exit_code == 0 and "route=md (frozen)" in result.output
+    result = runner.invoke(main, ["legality", "faq", "pirt brp lama berlaku?"])
+    assert result.exit_code == 0 and "verdict: answer pirt_validity" in result.output
