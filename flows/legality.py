@@ -706,6 +706,7 @@ def start(turn: Turn) -> None:
         turn.start_flow("registration")
         return
     owner = turn.owner
+    pathway.seed_from_registration(turn.session, owner, turn.content, turn.now)  # permits may have changed
     known = {p.name.lower() for p in pathway.products_of(turn.session, owner)}
     registered = [p for p in (owner.products or []) if p and p.strip().lower() not in known]
     if registered:

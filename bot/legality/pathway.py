@@ -138,6 +138,11 @@ def ensure_steps(session: Session, owner: Owner, product: LegalityProduct, conte
     wanted = classify.route_steps(content, product.route, product.halal_route)
     existing = {(r.slot, r.step): r for r in session.scalars(
         select(PathwayStep).where(PathwayStep.owner_id == owner.id))}
+    # A product classified again may take another route: its untouched steps of the old route go.
+    for (slot, key), row in list(existing.items()):
+        if slot == str(product.id) and key not in wanted and row.status == "belum":
+            session.delete(row)
+            del existing[(slot, key)]
     for position, key in enumerate(wanted, start=1):
         data = legality_rules.step(content, key)
         owner_level = data.get("scope") == "owner"

@@ -129,3 +129,12 @@ def test_deleting_an_owner_deletes_their_pathway(db, content, clock):
     with db.session() as session:
         for model in (LegalityProduct, PathwayStep, TermSeen):
             assert session.scalars(select(model)).all() == []
+
+
+def test_classifying_a_product_again_drops_untouched_steps_of_its_old_route(db, content, clock):
+    with db.session() as session:
+        owner = make_owner(session)
+        add(session, owner, content, "keripik", {"home_tools": True})
+        add(session, owner, content, "keripik", {"home_tools": False})  # made with machines after all
+        product_steps = {r.step for r in pathway.steps_of(session, owner) if r.slot != "owner"}
+        assert product_steps == {"label", "md", "halal_reg"}
