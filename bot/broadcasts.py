@@ -499,6 +499,11 @@ def sweep_due(db: Database, content: Content, now: datetime | None = None) -> li
     return done
 
 
+def sweep_job(services) -> list[int]:
+    """The scheduler's job (bot/scheduler.py), every minute."""
+    return sweep_due(services.db, services.content)
+
+
 # --- progress ------------------------------------------------------------------------------------
 
 PROGRESS_STATES = ("queued", "sent", "delivered", "read", "failed", "cancelled")

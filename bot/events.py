@@ -6,9 +6,10 @@ The rules, in one place:
   (`waitlisted`), in the order they asked. Registration closes when the event starts.
 - "BATAL" cancels. When a registered owner cancels, the first owner on the waiting list gets the
   seat and a message saying so.
-- Two reminders go to registered owners: the day before (at 09:00 WIB) and 2 hours before. A
-  reminder is skipped when the owner registered after it was due (their confirmation said it all),
-  and a 2-hours reminder that would fall in the quiet hours goes out the evening before instead.
+- Two reminders go to registered owners: the day before (at 09:00 WIB) and 2 hours before, as
+  rows of the shared reminders table (bot/reminders.py). A reminder is not armed when the owner
+  registered after it was due (their confirmation said it all), and a 2-hours reminder that would
+  fall in the quiet hours goes out the evening before instead.
 - Staff mark who attended and export the list as CSV.
 
 Seats are counted under a lock on the event row (PostgreSQL `FOR UPDATE`; SQLite serialises writers),
@@ -27,9 +28,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import reminders
 from bot.clock import JAKARTA, local, utcnow
 from bot.content import Content
-from storage.db import Database
 from storage.models import OutboxMessage, Owner
 from storage.models.events import EventRegistration, TrainingEvent
 
@@ -214,11 +215,11 @@ def register(session: Session, event_id: int, owner_id: int, now: datetime | Non
         session.add(registration)
     registration.status = status
     registration.cancelled_at = None
-    registration.reminded_day_before_at = None
-    registration.reminded_two_hours_at = None
     registration.registered_at = now if has_seat else None
     registration.waitlisted_at = None if has_seat else now
     session.flush()
+    if has_seat:
+        schedule_reminders(session, event, owner_id, now)
     log.info("owner %s %s for event %s", owner_id, status, event_id)
     if has_seat:
         return Rsvp("registered", event, registration)
@@ -248,6 +249,7 @@ def cancel(session: Session, content: Content, registration: EventRegistration,
     registration.status = "cancelled"
     registration.cancelled_at = now
     session.flush()
+    cancel_reminders(session, registration.event_id, registration.owner_id, now)
     log.info("owner %s cancelled event %s", registration.owner_id, registration.event_id)
     if not had_seat or event is None or not is_open(event, now):
         return None
@@ -267,6 +269,7 @@ def _promote_next(session: Session, content: Content, event: TrainingEvent, now:
     nxt.status = "registered"
     nxt.registered_at = now
     session.flush()
+    schedule_reminders(session, event, nxt.owner_id, now)
     owner = session.get(Owner, nxt.owner_id)
     if owner is not None:
         lang = owner.lang or "id"
@@ -320,6 +323,30 @@ def queue_notice(session: Session, owner: Owner, text: str, *, dedupe_key: str, 
 
 
 # --- reminders -----------------------------------------------------------------------------------
+# Event reminders are rows of the shared reminders table (bot/reminders.py), kind "training_event":
+# the scheduler's one sweep sends them (once each, never in the quiet hours, never to an owner who
+# stopped messages or turned this kind off in "pengingat saya"). Registering schedules them,
+# cancelling removes them.
+
+REMINDER_KIND = "training_event"
+_REMINDER_TEXT = {"day_before": "events.reminder_day_before", "two_hours": "events.reminder_two_hours"}
+
+
+@dataclass(frozen=True)
+class _EventReminderKind(reminders.ReminderKind):
+    """One kind for owners ("Pengingat pelatihan" in "pengingat saya"), two texts."""
+
+    def render(self, content: Content, lang: str, payload) -> str:
+        variables = {
+            "event_title": payload["event_title"],
+            "event_when": format_when(content, datetime.fromisoformat(payload["starts_at"]), lang),
+            "event_where": payload.get("event_where") or "",
+        }
+        return content.t(_REMINDER_TEXT[payload["which"]], lang, **variables)
+
+
+reminders.register_kind(_EventReminderKind(REMINDER_KIND, _REMINDER_TEXT["day_before"], "events.reminder_kind"))
+
 
 def _in_quiet_hours(moment: datetime) -> bool:
     hour = local(moment).hour
@@ -340,54 +367,40 @@ def reminder_times(event: TrainingEvent) -> dict[str, datetime]:
     return {"day_before": day_before.astimezone(timezone.utc), "two_hours": two_hours.astimezone(timezone.utc)}
 
 
-_REMINDER_COLUMN = {"day_before": "reminded_day_before_at", "two_hours": "reminded_two_hours_at"}
-_REMINDER_TEXT = {"day_before": "events.reminder_day_before", "two_hours": "events.reminder_two_hours"}
+def reminder_key(event_id: int, owner_id: int, which: str) -> str:
+    return f"event:{event_id}:{owner_id}:{which}"
 
 
-def sweep_event_reminders(db: Database, content: Content, now: datetime | None = None) -> dict[str, int]:
-    """Queue every reminder that is due now. Safe to call as often as wanted (every minute):
-    each reminder is marked on its registration row and carries a dedupe_key in the outbox."""
-    now = now or utcnow()
-    counts = {"day_before": 0, "two_hours": 0, "skipped": 0}
-    with db.session() as session:
-        events = session.execute(
-            select(TrainingEvent).where(
-                TrainingEvent.status == "scheduled", TrainingEvent.starts_at > now,
-                TrainingEvent.starts_at <= now + timedelta(days=3),
-            )
-        ).scalars().all()
-        for event in events:
-            due = reminder_times(event)
-            for which, due_at in due.items():
-                if now < due_at:
-                    continue
-                column = getattr(EventRegistration, _REMINDER_COLUMN[which])
-                pending = session.execute(
-                    select(EventRegistration, Owner).join(Owner, Owner.id == EventRegistration.owner_id)
-                    .where(EventRegistration.event_id == event.id, EventRegistration.status == "registered",
-                           column.is_(None))
-                    .with_for_update(of=EventRegistration, skip_locked=True)
-                ).all()
-                # The day-before reminder is pointless once the 2-hours one is due.
-                obsolete = which == "day_before" and now >= due["two_hours"]
-                for registration, owner in pending:
-                    setattr(registration, _REMINDER_COLUMN[which], now)
-                    reachable = owner.opted_out_at is None and owner.unreachable_at is None
-                    if obsolete or not reachable or (registration.registered_at and registration.registered_at >= due_at):
-                        counts["skipped"] += 1
-                        continue
-                    lang = owner.lang or "id"
-                    variables = event_variables(content, event, lang)
-                    queue_notice(
-                        session, owner, content.t(_REMINDER_TEXT[which], lang, **variables),
-                        dedupe_key=f"ev:{event.id}:{owner.id}:{which}",
-                        template_vars={"event_title": event.title, "event_when": variables["event_when"]},
-                        now=now,
-                    )
-                    counts[which] += 1
-    if counts["day_before"] or counts["two_hours"]:
-        log.info("event reminders queued: %s", counts)
-    return counts
+def schedule_reminders(session: Session, event: TrainingEvent, owner_id: int, now: datetime) -> int:
+    """Arm the day-before and 2-hours reminders of one registered owner. A reminder already due
+    is not armed: the owner registered after it, and their confirmation said it all. The
+    day-before one expires when the 2-hours one is due (a late sweep sends only the useful one)."""
+    due = reminder_times(event)
+    expires = {"day_before": due["two_hours"], "two_hours": event.starts_at}
+    payload = {"event_id": event.id, "event_title": event.title, "starts_at": event.starts_at.isoformat(),
+               "event_where": event.link or event.place or ""}
+    armed = 0
+    for which, due_at in due.items():
+        key = reminder_key(event.id, owner_id, which)
+        if due_at <= now:
+            reminders.cancel(session, owner_id, key=key, now=now)
+            continue
+        reminders.schedule(session, owner_id, REMINDER_KIND, due_at, key, subject=f"event:{event.id}",
+                           payload={**payload, "which": which}, expires_at=expires[which], rearm=True, now=now)
+        armed += 1
+    return armed
+
+
+def cancel_reminders(session: Session, event_id: int, owner_id: int, now: datetime) -> int:
+    return reminders.cancel(session, owner_id, subject=f"event:{event_id}", now=now)
+
+
+def event_of_reminder(session: Session, reminder_id: int) -> int | None:
+    """The event a reminder row is about, when it is an event reminder."""
+    row = session.get(reminders.Reminder, reminder_id)
+    if row is None or row.kind != REMINDER_KIND:
+        return None
+    return (row.payload or {}).get("event_id")
 
 
 # --- attendance ----------------------------------------------------------------------------------

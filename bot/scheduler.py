@@ -62,6 +62,10 @@ def _register_area_jobs() -> None:
     from bot.handoff.sla import SLA_CHECK_EVERY_MINUTES, sla_job
 
     register_job("sla_check", sla_job, SLA_CHECK_EVERY_MINUTES * 60)
+    # The broadcasts area: scheduled broadcasts whose time has come, and interrupted ones.
+    from bot.broadcasts import sweep_job
+
+    register_job("broadcast_sweep", sweep_job, DEFAULT_SWEEP_SECONDS)
 
 
 _register_area_jobs()

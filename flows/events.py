@@ -103,8 +103,10 @@ def _latest_event_notice(turn: Turn) -> int | None:
     message = turn.session.execute(query.order_by(OutboxMessage.id.desc()).limit(1)).scalar_one_or_none()
     key = (message.dedupe_key or "") if message is not None else ""
     parts = key.split(":")
-    if key.startswith("ev:") and len(parts) >= 3:
+    if key.startswith("ev:") and len(parts) >= 3:  # "you got a seat"
         return int(parts[1])
+    if key.startswith("reminder:") and len(parts) == 3:  # a reminder of the shared reminders table
+        return events.event_of_reminder(turn.session, int(parts[1]))
     if key.startswith("bc:") and len(parts) == 3:
         return turn.session.scalar(select(Broadcast.event_id).where(Broadcast.id == int(parts[1])))
     return None

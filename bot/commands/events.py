@@ -8,7 +8,7 @@
     umkm-bot events set-quota 3 50                 # seats freed go to the waiting list, who are told
     umkm-bot events attendance mark 3 12 15 --address 6281234567890
     umkm-bot events attendance export 3 -o hadir.csv
-    umkm-bot events tick                           # queue due broadcasts and reminders (the scheduler does this)
+    umkm-bot events tick                           # queue due broadcasts and reminders (`umkm-bot scheduler` does it every minute)
 """
 from __future__ import annotations
 
@@ -172,9 +172,12 @@ def register(group: click.Group) -> None:
 
     @events_group.command("tick")
     def tick() -> None:
-        """Queue broadcasts whose time has come and due event reminders (the scheduler runs this every minute)."""
+        """Queue broadcasts whose time has come and due reminders, once (the scheduler does this every minute)."""
+        from bot import reminders
+
         services = build_services()
         done = broadcasts.sweep_due(services.db, services.content)
-        counts = events.sweep_event_reminders(services.db, services.content)
-        click.echo(f"broadcasts queued: {len(done)}; reminders: day before {counts['day_before']}, "
-                   f"2 hours {counts['two_hours']}, skipped {counts['skipped']}")
+        report = reminders.sweep_due(services.db, services.content,
+                                     quiet=reminders.QuietHours.from_settings(services.settings))
+        click.echo(f"broadcasts queued: {len(done)}; reminders queued: {report.queued} "
+                   f"(expired {report.expired}, suppressed {report.suppressed})")

@@ -67,9 +67,6 @@ class EventRegistration(Base):
     waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Due-rows of the reminder sweep: set when that reminder was queued (or skipped as pointless).
-    reminded_day_before_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reminded_two_hours_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     event: Mapped[TrainingEvent] = relationship(back_populates="registrations")

@@ -8,8 +8,8 @@ setup:
 expect:
   registration: {status: registered|waitlisted|cancelled|attended|null}
       this owner's registration for the latest event
-  reminders: {day_before: N, two_hours: N}
-      runs the reminder sweep now (the scheduler's job) and checks how many it queued
+  reminders: {queued: N, expired: N, suppressed: N}
+      runs the reminder sweep now (the scheduler's job) and checks its counts
   notice: {contains: [...]}
       the latest message the bot sent this owner on its own (not a reply)
 """
@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot import broadcasts, events
+from bot import broadcasts, events, reminders
 from bot.clock import JAKARTA, utcnow
 from storage.models import OutboxMessage, Owner
 from storage.models.events import EventRegistration, TrainingEvent
@@ -65,9 +65,9 @@ def _expect_registration(conv, spec: dict) -> None:
 
 
 def _expect_reminders(conv, spec: dict) -> None:
-    counts = events.sweep_event_reminders(conv.db, conv.content)
+    report = reminders.sweep_due(conv.db, conv.content)
     for which, expected in spec.items():
-        assert counts[which] == expected, f"reminders {which}: expected {expected}, got {counts}"
+        assert getattr(report, which) == expected, f"reminders {which}: expected {expected}, got {report}"
     with conv.db.session() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
                         .values(status="sent", sent_at=utcnow()))

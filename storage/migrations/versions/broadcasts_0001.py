@@ -79,8 +79,6 @@ def upgrade() -> None:
     sa.Column('waitlisted_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attended_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reminded_day_before_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reminded_two_hours_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['broadcast_id'], ['broadcasts.id'], name=op.f('fk_event_registrations_broadcast_id_broadcasts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['event_id'], ['training_events.id'], name=op.f('fk_event_registrations_event_id_training_events'), ondelete='CASCADE'),
