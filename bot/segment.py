@@ -11,9 +11,12 @@ Fields (Indonesian name first, English alias second):
     kecamatan / district  the kecamatan key ("duren-sawit")
     sektor / sector       food | cosmetics | herbal | other (pangan, kosmetik, jamu are accepted)
     produk / products     a word found in any of the owner's products ("keripik")
-    tahap / stage         no:<permit> ("belum punya") or has:<permit> ("sudah punya");
-                          permits: nib, pirt, bpom, halal, pkp
-    gmp                   the GMP level of the owner's latest self-check: 1-4 or I-IV
+    tahap / stage         the legality pathway: no:<permit> (belum punya), has:<permit> (sudah punya),
+                          needs:<permit> (on the owner's pathway, not done yet), doing:<permit>
+                          (applied, in progress); permits: nib, pirt, bpom (md/notif/tr), md, notif,
+                          tr, halal, pkp, cppob, cpkb, cpotb, umot, ukot
+    gmp                   the GMP level of the owner's latest finished self-check: 1-4 or I-IV, or
+                          none (never finished one)
     sejak / since         registered on or after this date (YYYY-MM-DD, Jakarta time)
     sampai / until        registered before the end of this date
     bahasa / lang         id | en
@@ -34,21 +37,31 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import JAKARTA
 from storage.models import Owner
+from storage.models.gmp import GmpCheck
+from storage.models.legality import PathwayStep
 
 PUSH_CHANNELS = ("whatsapp", "telegram")  # channels where the bot may write first
 SECTORS = {"food": "food", "pangan": "food", "makanan": "food", "minuman": "food",
            "cosmetics": "cosmetics", "kosmetik": "cosmetics", "kosmetika": "cosmetics",
            "herbal": "herbal", "jamu": "herbal", "obat": "herbal", "obat-tradisional": "herbal",
            "other": "other", "lainnya": "other", "lain": "other"}
-PERMITS = {"nib": "nib", "pirt": "pirt", "p-irt": "pirt", "spp-irt": "pirt", "sppirt": "pirt",
-           "bpom": "bpom", "md": "bpom", "halal": "halal", "pkp": "pkp"}
-STAGE_WORDS = {"no": False, "belum": False, "tanpa": False, "has": True, "sudah": True, "punya": True}
-GMP_LEVELS = {"1": 1, "2": 2, "3": 3, "4": 4, "i": 1, "ii": 2, "iii": 3, "iv": 4}
+# Permit words staff may use (aliases -> one name), the permit kinds of the legality pathway each
+# covers (legality_steps.permit_kind), and the answer to registration's "which permits do you have"
+# (owners.has_permits) that counts as holding it for an owner whose pathway does not say.
+PERMIT_ALIASES = {"p-irt": "pirt", "spp-irt": "pirt", "sppirt": "pirt", "na": "notif"}
+PATHWAY_KINDS = {"nib": ("nib",), "pirt": ("pirt",), "bpom": ("md", "notif", "tr"), "md": ("md",),
+                 "notif": ("notif",), "tr": ("tr",), "halal": ("halal",), "pkp": ("pkp",), "cppob": ("cppob",),
+                 "cpkb": ("cpkb",), "cpotb": ("cpotb",), "umot": ("umot",), "ukot": ("ukot",)}
+TOLD_AT_REGISTRATION = {"nib": "nib", "pirt": "pirt", "bpom": "bpom", "halal": "halal", "pkp": "pkp"}
+STAGE_WORDS = {"no": "no", "belum": "no", "tanpa": "no", "has": "has", "sudah": "has", "punya": "has",
+               "needs": "needs", "perlu": "needs", "doing": "doing", "sedang": "doing", "proses": "doing"}
+GMP_LEVELS = {"1": "I", "2": "II", "3": "III", "4": "IV", "i": "I", "ii": "II", "iii": "III", "iv": "IV",
+              "none": None, "belum": None}
 LANGS = ("id", "en")
 
 FIELDS = {  # spec word -> canonical field
@@ -207,26 +220,26 @@ def _stage(key: str, values: list[str]):
     out, problems = [], []
     for value in values:
         word, sep, permit = value.partition(":")
-        if not sep or word not in STAGE_WORDS or permit not in PERMITS:
+        permit = PERMIT_ALIASES.get(permit, permit)
+        if not sep or word not in STAGE_WORDS or permit not in PATHWAY_KINDS:
             problems.append(
-                f"`{key}={value}`: write `no:<permit>` (belum punya) or `has:<permit>` (sudah punya), "
-                f"permit one of {', '.join(sorted(set(PERMITS.values())))}; e.g. `{key}=no:pirt`."
+                f"`{key}={value}`: write `no:<permit>` (belum punya), `has:<permit>` (sudah punya), "
+                f"`needs:<permit>` (perlu, belum selesai) or `doing:<permit>` (sedang diurus), "
+                f"permit one of {', '.join(PATHWAY_KINDS)}; e.g. `{key}=no:pirt`."
             )
             continue
-        out.append(("has" if STAGE_WORDS[word] else "no", PERMITS[permit]))
+        out.append((STAGE_WORDS[word], permit))
     return out, problems
 
 
 def _gmp(key: str, values: list[str]):
     out, problems = [], []
     for value in values:
-        level = GMP_LEVELS.get(value.removeprefix("level-").removeprefix("level"))
-        if level is None:
-            problems.append(f"`{key}={value}`: a GMP level is 1, 2, 3 or 4 (I-IV).")
+        name = value.removeprefix("level-").removeprefix("level")
+        if name not in GMP_LEVELS:
+            problems.append(f"`{key}={value}`: a GMP level is 1, 2, 3 or 4 (I-IV), or `none` (no self-check yet).")
         else:
-            out.append(level)
-    if not problems and gmp_levels_source() is None:
-        problems.append(f"`{key}=`: GMP levels are not available yet (no GMP self-check results table).")
+            out.append(GMP_LEVELS[name])
     return out, problems
 
 
@@ -276,29 +289,47 @@ def _jakarta_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=JAKARTA).astimezone(timezone.utc)
 
 
-def _has_permit(permit: str):
-    return _json_text(Owner.has_permits).like(f'%"{_json_escaped(permit)}"%', escape="\\")
+def _pathway(permit: str, statuses: tuple[str, ...]):
+    return exists().where(PathwayStep.owner_id == Owner.id, PathwayStep.permit_kind.in_(PATHWAY_KINDS[permit]),
+                          PathwayStep.status.in_(statuses))
+
+
+def _holds(permit: str):
+    """Done on the legality pathway, or said at registration (owners.has_permits)."""
+    held = _pathway(permit, ("selesai",))
+    told = TOLD_AT_REGISTRATION.get(permit)
+    if told is None:
+        return held
+    return or_(held, _json_text(Owner.has_permits).like(f'%"{_json_escaped(told)}"%', escape="\\"))
 
 
 def _stage_condition(values):
-    # "Belum punya P-IRT" comes from the permits the owner told us about (owners.has_permits).
     parts = []
     for word, permit in values:
-        held = _has_permit(permit)
-        parts.append(held if word == "has" else ~held)
+        if word == "has":
+            parts.append(_holds(permit))
+        elif word == "no":
+            parts.append(~_holds(permit))
+        elif word == "needs":
+            parts.append(_pathway(permit, ("belum", "sedang", "ditolak")))
+        else:  # doing
+            parts.append(_pathway(permit, ("sedang",)))
     return or_(*parts)
 
 
-def gmp_levels_source():
-    """The GMP self-check table with an owner's level, once the GMP feature provides it."""
-    return None
-
-
 def _gmp_condition(values):
-    source = gmp_levels_source()
-    if source is None:  # parse() already refused the spec; this guards direct use
-        raise SegmentError(["GMP levels are not available yet."])
-    return source(values)
+    latest = (
+        select(GmpCheck.level)
+        .where(GmpCheck.owner_id == Owner.id, GmpCheck.status == "completed")
+        .order_by(GmpCheck.completed_at.desc(), GmpCheck.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    levels = [v for v in values if v is not None]
+    parts = [latest.in_(levels)] if levels else []
+    if None in values:
+        parts.append(latest.is_(None))
+    return or_(*parts)
 
 
 _CONDITION = {

@@ -1,13 +1,15 @@
 """Segment specs: parsing with clear errors, and which owners each field selects (both databases)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from bot import segment as segments
 from storage.models import Owner
+from storage.models.gmp import GmpCheck
+from storage.models.legality import PathwayStep
 from tests.broadcasts.factories import make_owner
 
 
@@ -94,6 +96,7 @@ def test_since_is_a_jakarta_date(db):
     ("all sector=food", ["cannot be combined"]),
     ("since=2026-05-01 until=2026-01-01", ["before `until`"]),
     ("gmp=5", ["1, 2, 3 or 4"]),
+    ("stage=needs:sni", ["permit one of"]),
     ("produk=keripik%", ["letters, digits"]),
     ("food", ["not a `field=value` term"]),
 ])
@@ -114,3 +117,53 @@ def test_every_problem_is_reported_at_once():
 def test_spec_with_spaces_in_a_value_reads_as_intended():
     parsed = segments.parse("kota=jakarta timur sector=food")
     assert parsed.terms == {"city": ("jakarta-timur",), "sector": ("food",)}
+
+
+def _step(session, owner, step, kind, status):
+    session.add(PathwayStep(owner_id=owner.id, product_id=None, slot="owner", step=step, permit_kind=kind,
+                            position=20, status=status, source="pathway"))
+
+
+def _check(session, owner, level, completed_days_ago, status="completed"):
+    done = datetime(2026, 11, 1, tzinfo=timezone.utc) - timedelta(days=completed_days_ago)
+    session.add(GmpCheck(owner_id=owner.id, checklist="cppb_irt", status=status, level=level,
+                         completed_at=done if status == "completed" else None))
+
+
+def test_stage_reads_the_legality_pathway_and_what_registration_was_told(db):
+    with db.session() as session:
+        applying = make_owner(session)  # P-IRT applied for, not issued
+        _step(session, applying, "pirt", "pirt", "sedang")
+        issued = make_owner(session)  # P-IRT issued, on the pathway only
+        _step(session, issued, "pirt", "pirt", "selesai")
+        told = make_owner(session, has_permits=["pirt"])  # said so at registration, no pathway yet
+        waiting = make_owner(session)  # on the P-IRT route, not started
+        _step(session, waiting, "pirt", "pirt", "belum")
+        md = make_owner(session)
+        _step(session, md, "md", "md", "selesai")
+        said_bpom = make_owner(session, has_permits=["bpom"])
+        o = {"applying": applying.id, "issued": issued.id, "told": told.id, "waiting": waiting.id,
+             "md": md.id, "said_bpom": said_bpom.id}
+        everyone = set(o.values())
+        assert ids(session, "stage=has:pirt") == {o["issued"], o["told"]}
+        assert ids(session, "stage=no:p-irt") == everyone - {o["issued"], o["told"]}
+        assert ids(session, "stage=needs:pirt") == {o["applying"], o["waiting"]}
+        assert ids(session, "tahap=sedang:pirt") == {o["applying"]}
+        assert ids(session, "stage=has:bpom") == {o["md"], o["said_bpom"]}
+        assert ids(session, "stage=has:md") == {o["md"]}
+
+
+def test_gmp_level_is_the_latest_finished_self_check(db):
+    with db.session() as session:
+        improved = make_owner(session)
+        _check(session, improved, "IV", completed_days_ago=60)
+        _check(session, improved, "II", completed_days_ago=5)
+        _check(session, improved, None, completed_days_ago=0, status="in_progress")  # not finished: ignored
+        worst = make_owner(session)
+        _check(session, worst, "IV", completed_days_ago=10)
+        never = make_owner(session)
+        assert ids(session, "gmp=2") == {improved.id}
+        assert ids(session, "gmp=iv") == {worst.id}
+        assert ids(session, "gmp=3,4") == {worst.id}
+        assert ids(session, "gmp=none") == {never.id}
+        assert ids(session, "gmp=2,none") == {improved.id, never.id}
