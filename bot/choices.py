@@ -30,12 +30,10 @@ def number_of(text: str, content: Content | None = None) -> int | None:
     words = norm.split(" ")
     if len(words) <= 2 and words[-1].isdigit():
         return int(words[-1])
-    if len(words) == 1:
-        lex = lexicon(content)
-        for lang_words in (lex.get("number_words") or {}).values():
-            normalized = [normalize(w, content) for w in lang_words]
-            if norm in normalized:
-                return normalized.index(norm) + 1
+    for lang_words in (lexicon(content).get("number_words") or {}).values():
+        normalized = [normalize(w, content) for w in lang_words]
+        if norm in normalized:
+            return normalized.index(norm) + 1
     return None
 
 

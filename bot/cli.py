@@ -11,6 +11,7 @@ import pkgutil
 import click
 
 from bot import commands as commands_package
+from bot import logsafety
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,9 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    logsafety.install()
 
 
 for _module in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):

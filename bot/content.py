@@ -58,6 +58,10 @@ def load_yaml(path: Path) -> Any:
 def _flatten(prefix: str, node: Any, out: dict[str, str], path: Path) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
+            if not isinstance(key, str):
+                # YAML reads a bare yes/no/on/off key as a boolean: the text would be lost.
+                raise ContentError(f"{path}: key {key!r} under {prefix or 'the top level'!r} is not a "
+                                   f"string; quote it or rename it")
             _flatten(f"{prefix}.{key}" if prefix else str(key), value, out, path)
     elif isinstance(node, str):
         out[prefix] = node.rstrip("\n")
@@ -135,9 +139,9 @@ class Content:
             self._compiled[cache_key] = template
         return template.render(**variables).strip()
 
-    def render(self, name: str, lang: str = DEFAULT_LANG, **variables: Any) -> str:
+    def render(self, template_name: str, lang: str = DEFAULT_LANG, **variables: Any) -> str:
         lang = lang if lang in LANGS else DEFAULT_LANG
-        return self.env.get_template(f"{lang}/{name}.j2").render(**variables).strip()
+        return self.env.get_template(f"{lang}/{template_name}.j2").render(**variables).strip()
 
     def keys(self, lang: str = DEFAULT_LANG) -> set[str]:
         return set(self._texts[lang])
@@ -234,7 +238,7 @@ class Content:
         return result
 
 
-# Calls such as turn.say("registration.ask_name"), content.t("common.menu"), t("x.y", lang)
+# Calls such as turn.say(<key>), content.t(<key>, lang), render(<template>) in bot/ and flows/.
 _TEXT_REF = re.compile(r"""\b(?:say|t|ask|text_key|key)\s*[(=]\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']""")
 _TEMPLATE_REF = re.compile(r"""\b(?:render|say_template|template)\s*[(=]\s*["']([a-z0-9_]+)["']""")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bot.content import Content, get_content
 
@@ -27,8 +28,13 @@ def _strip_accents(text: str) -> str:
 
 
 def normalize(text: str, content: Content | None = None) -> str:
+    return _normalize((text or "")[:MAX_MATCH_CHARS], content or get_content())
+
+
+@lru_cache(maxsize=65536)
+def _normalize(text: str, content: Content) -> str:
+    # Menu labels, option aliases and intent phrases are normalised on every message: cache them.
     lex = lexicon(content)
-    text = (text or "")[:MAX_MATCH_CHARS]
     for symbol, word in (lex.get("emoji") or {}).items():
         if symbol in text:
             text = text.replace(symbol, f" {word} ")
@@ -43,9 +49,13 @@ def normalize(text: str, content: Content | None = None) -> str:
 
 
 def word_set(content: Content | None, key: str) -> frozenset[str]:
-    """A list of words from the lexicon (e.g. "yes", "no", "unknown"), normalised."""
-    lex = lexicon(content)
-    return frozenset(normalize(str(w), content) for w in lex.get(key) or [])
+    """A list of words from the lexicon (e.g. "yes_words", "no_words"), normalised."""
+    return _word_set(content or get_content(), key)
+
+
+@lru_cache(maxsize=256)
+def _word_set(content: Content, key: str) -> frozenset[str]:
+    return frozenset(normalize(str(w), content) for w in lexicon(content).get(key) or [])
 
 
 def looks_like_question(raw: str, content: Content | None = None) -> bool:

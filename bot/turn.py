@@ -62,11 +62,11 @@ class Turn:
 
     def yes_no(self, unknown: bool = False) -> bool | None | str:
         """True for yes, False for no, "unknown" for "tidak tahu" (if allowed), None otherwise."""
-        if unknown and self.norm in word_set(self.content, "unknown"):
+        if unknown and self.norm in word_set(self.content, "unknown_words"):
             return "unknown"
-        if self.norm in word_set(self.content, "yes"):
+        if self.norm in word_set(self.content, "yes_words"):
             return True
-        if self.norm in word_set(self.content, "no"):
+        if self.norm in word_set(self.content, "no_words"):
             return False
         choice = self.choose(self.yes_no_options(unknown))
         if choice is None:
@@ -74,9 +74,9 @@ class Turn:
         return {"yes": True, "no": False}.get(choice.key, "unknown")
 
     def yes_no_options(self, unknown: bool = False) -> list[Option]:
-        options = [self.option("yes", "common.yes"), self.option("no", "common.no")]
+        options = [self.option("yes", "common.answer_yes"), self.option("no", "common.answer_no")]
         if unknown:
-            options.append(self.option("unknown", "common.unknown"))
+            options.append(self.option("unknown", "common.answer_unknown"))
         return options
 
     def looks_like_question(self) -> bool:
@@ -86,8 +86,8 @@ class Turn:
     def say(self, key: str, options: list[Option] | None = None, kind: str = "reply", **variables: Any) -> None:
         self.say_text(self.t(key, **variables), options, kind=kind)
 
-    def say_template(self, name: str, options: list[Option] | None = None, **variables: Any) -> None:
-        self.say_text(self.content.render(name, self.lang, **variables), options)
+    def say_template(self, template_name: str, options: list[Option] | None = None, **variables: Any) -> None:
+        self.say_text(self.content.render(template_name, self.lang, **variables), options)
 
     def say_text(self, text: str, options: list[Option] | None = None, kind: str = "reply") -> None:
         self.replies.append(Reply(text=text, options=[o.label for o in options or []], kind=kind))
@@ -112,6 +112,9 @@ class Turn:
         flow = get_flow(name)
         if flow is None:
             raise KeyError(f"no flow {name!r}")
+        if flow.requires_consent and self.owner.consent_at is None:
+            # Nothing that stores or shares the owner's data runs before consent (UU PDP).
+            name, flow = "registration", get_flow("registration")
         self.state.flow = name
         self.state.step = None
         self.data = {}
@@ -135,8 +138,4 @@ class Turn:
             self.show_menu()
 
     def show_menu(self) -> None:
-        from flows import get_flow
-
-        menu = get_flow("menu")
-        assert menu is not None, "the menu flow is part of the foundation"
         self.start_flow("menu")

@@ -36,5 +36,7 @@ class Flow:
     # Entering the flow: picks the step (and may resume where the owner left off).
     start: Callable[["Turn"], None]
     requires_consent: bool = True
+    # Said when the owner types BATAL inside this flow; the default is common.cancelled.
+    on_cancel: Callable[["Turn"], None] | None = None
     description: str = ""
     entry: dict[str, Any] = field(default_factory=dict)

@@ -31,7 +31,7 @@ class Owner(Base):
     city: Mapped[str | None] = mapped_column(String(64))  # an area key from content/locations, or free text
     district: Mapped[str | None] = mapped_column(String(64))  # kecamatan key, or free text outside Jakarta
     in_jakarta: Mapped[bool | None] = mapped_column()
-    has_permits: Mapped[list] = mapped_column(JSON, default=list)  # nib, pirt, bpom, halal, pkp
+    has_permits: Mapped[list | None] = mapped_column(JSON)  # nib, pirt, bpom, halal, pkp; None = not asked yet
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,245 @@
+"""The one entry point for every owner message: channels, the console, the web chat and tests.
+
+`handle(inbound)` runs one turn inside ONE database transaction:
+
+1. Take the owner's lock (PostgreSQL: the owner row FOR UPDATE; SQLite: the database write lock),
+   creating the owner on first contact, so an owner's messages are handled one at a time.
+2. Drop a duplicate provider message id (a redelivered webhook) without answering.
+3. Load the conversation state and route the message, in this order:
+   a. inbound hooks (e.g. a mentor writing from the mentor chat) - see `INBOUND_HOOKS`;
+   b. media without text: to a step that takes photos, else a kind answer and the mentor offer;
+   c. global words (MENU, KEMBALI/0, BATAL, BANTUAN, BAHASA, DATA SAYA, HAPUS DATA, BERHENTI, MULAI);
+   d. the answer to a short question a global word asked (which language? really delete?);
+   e. an open human handoff: while a mentor has taken the owner's case, the bot stays quiet;
+   f. the active flow's step;
+   g. free-text understanding (greetings, flow entry phrases, the FAQ...), keeping the flow's place;
+   h. a new owner who has not answered the consent question starts registration;
+   i. the fallback: say so kindly and re-ask; the second miss in a row opens a mentor case.
+4. Save the new state, the message log (both directions) and the outgoing messages (the outbox),
+   then commit, and return the replies.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import globals as global_words
+from bot.cases import open_case
+from bot.clock import utcnow
+from bot.content import Content, get_content
+from bot.messages import Inbound, Reply
+from bot.turn import Turn
+from bot.understanding import understand
+from flows import NOT_UNDERSTOOD, get_flow
+from storage.db import Database, get_database
+from storage.models import ConversationState, InboundMessage, MessageLog, OutboxMessage, Owner
+
+log = logging.getLogger(__name__)
+
+MISSES_BEFORE_MENTOR = 2
+PRIORITY = {"reply": 0, "relay": 0, "alert": 1, "reminder": 10, "broadcast": 20}
+
+# Hooks that may take a message before the owner dialogue (mentor chat, ...). Each gets the
+# session and the inbound message and returns replies to the sender, or None to pass.
+InboundHook = Callable[[Session, Inbound, Content], "list[Reply] | None"]
+INBOUND_HOOKS: list[InboundHook] = []
+
+# Hook for an open human handoff: returns True when a mentor has the owner (message relayed).
+RelayHook = Callable[[Turn], bool]
+RELAY_HOOKS: list[RelayHook] = []
+
+
+def handle(inbound: Inbound, db: Database | None = None, content: Content | None = None) -> list[Reply]:
+    db = db or get_database()
+    content = content or get_content()
+    with db.session() as session:
+        for hook in INBOUND_HOOKS:
+            replies = hook(session, inbound, content)
+            if replies is not None:
+                return replies
+        owner = lock_owner(session, db, inbound)
+        if inbound.message_id and not _first_delivery(session, inbound):
+            log.info("duplicate message dropped owner=%s channel=%s", owner.id, inbound.channel)
+            return []
+        state = owner.conversation
+        if state is None:
+            state = ConversationState(owner=owner, data={}, history=[], misses=0)
+            session.add(state)
+        turn = Turn(session, owner, state, inbound, content)
+        owner.last_inbound_at = max(filter(None, [owner.last_inbound_at, inbound.received_at]))
+        owner.unreachable_at = None
+        route(turn)
+        _save(session, turn)
+        return turn.replies
+
+
+def lock_owner(session: Session, db: Database, inbound: Inbound) -> Owner:
+    """Fetch the owner for this channel address, creating it, with the owner's lock held."""
+    where = (Owner.channel == inbound.channel, Owner.address == inbound.address)
+    lang = inbound.lang_hint if inbound.lang_hint in ("id", "en") else "id"
+    if db.is_postgres:
+        session.execute(
+            pg_insert(Owner)
+            .values(channel=inbound.channel, address=inbound.address, lang=lang, products=[],
+                    created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+        )
+        return session.scalars(select(Owner).where(*where).with_for_update()).one()
+    # SQLite: the transaction began with BEGIN IMMEDIATE, which already serialises writers.
+    owner = session.scalars(select(Owner).where(*where)).first()
+    if owner is None:
+        owner = Owner(channel=inbound.channel, address=inbound.address, lang=lang, products=[])
+        session.add(owner)
+        session.flush()
+    return owner
+
+
+def _first_delivery(session: Session, inbound: Inbound) -> bool:
+    seen = session.scalar(
+        select(InboundMessage.id).where(InboundMessage.channel == inbound.channel,
+                                        InboundMessage.message_id == inbound.message_id)
+    )
+    if seen is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(InboundMessage(channel=inbound.channel, message_id=inbound.message_id,
+                                       received_at=inbound.received_at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def route(turn: Turn) -> None:
+    """Route one message; the order is the module docstring's, step 3."""
+    state = turn.state
+    flow = get_flow(state.flow)
+    step = flow.steps.get(state.step) if flow and state.step else None
+
+    # b. media without text
+    if turn.inbound.media and not turn.text:
+        if step is not None and step.accepts_media:
+            _run_step(turn, step)
+        else:
+            _answer_media(turn)
+        return
+    if not turn.norm:
+        turn.say("common.empty_message")
+        return
+
+    # c. global words
+    word = global_words.match_global(turn)
+    if word is not None:
+        state.interrupt = None
+        state.misses = 0
+        global_words.HANDLERS[word](turn)
+        return
+
+    # d. a pending short question over the flow
+    if state.interrupt:
+        handler = global_words.INTERRUPTS.get(state.interrupt)
+        state.interrupt = None
+        if handler is not None and handler(turn):
+            return
+
+    # e. an open human handoff
+    if any(hook(turn) for hook in RELAY_HOOKS):
+        return
+
+    # f. the active flow's step
+    if step is not None:
+        if _run_step(turn, step):
+            return
+
+    # g. free-text understanding, keeping the place in the flow
+    if understand(turn):
+        state.misses = 0
+        if step is not None and turn.state.flow == flow.name and turn.state.step == state.step and flow.name != "menu":
+            turn.say("common.back_to_question")
+            turn.reprompt()
+        return
+
+    # h. first contact
+    if turn.owner.consent_at is None and turn.owner.consent_declined_at is None and step is None:
+        turn.start_flow("registration")
+        return
+
+    # i. fallback
+    _fallback(turn, step is not None)
+
+
+def _run_step(turn: Turn, step) -> bool:
+    """Run the step; True when it took the message as an answer."""
+    result = step.handle(turn)
+    if result is NOT_UNDERSTOOD:
+        return False
+    turn.state.misses = 0
+    return True
+
+
+def _answer_media(turn: Turn) -> None:
+    kinds = {m.kind for m in turn.inbound.media}
+    if "audio" in kinds:
+        turn.say("common.voice_note")
+    elif "image" in kinds:
+        turn.say("common.photo_received")
+    else:
+        turn.say("common.file_received")
+    if turn.flow_name and turn.flow_name != "menu":
+        turn.reprompt()
+
+
+def _fallback(turn: Turn, in_flow: bool) -> None:
+    state = turn.state
+    state.misses = (state.misses or 0) + 1
+    if state.misses >= MISSES_BEFORE_MENTOR and turn.owner.consent_at is not None:
+        state.misses = 0
+        open_case(turn.session, turn.owner, topic="misunderstood",
+                  reason=f"The bot did not understand twice in a row; last message: {turn.text[:300]}")
+        turn.say("common.misunderstood_twice")
+        return
+    turn.say("common.question_unknown" if turn.looks_like_question() else "common.not_understood")
+    if in_flow:
+        turn.reprompt()
+    else:
+        turn.say("common.not_understood_hint")
+
+
+def _save(session: Session, turn: Turn) -> None:
+    inbound, owner, now = turn.inbound, turn.owner, utcnow()
+    if turn.owner_deleted:
+        # Erase the owner and everything keyed to them; the farewell still goes out.
+        session.delete(owner)
+        session.flush()
+        _enqueue(session, turn, owner_id=None, now=now)
+        return
+    state = turn.state
+    state.data = turn.data
+    state.history = turn.history
+    state.updated_at = now
+    session.add(MessageLog(
+        owner_id=owner.id, direction="in", text=turn.text, flow=state.flow, step=state.step,
+        media=[{"kind": m.kind, "url": m.url, "content_type": m.content_type} for m in inbound.media],
+        created_at=inbound.received_at,
+    ))
+    for reply in turn.replies:
+        session.add(MessageLog(owner_id=owner.id, direction="out", text=reply.text, options=reply.options,
+                               flow=state.flow, step=state.step, kind=reply.kind, created_at=now))
+    _enqueue(session, turn, owner_id=owner.id, now=now)
+
+
+def _enqueue(session: Session, turn: Turn, owner_id: int | None, now) -> None:
+    inbound = turn.inbound
+    for reply in turn.replies:
+        session.add(OutboxMessage(
+            owner_id=owner_id, channel=inbound.channel, address=inbound.address, kind=reply.kind,
+            priority=PRIORITY.get(reply.kind, 0), text=reply.text, options=reply.options,
+            template_vars=reply.template_vars,
+            status="sent" if inbound.synchronous else "pending",
+            sent_at=now if inbound.synchronous else None, created_at=now,
+        ))

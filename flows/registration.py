@@ -1,0 +1,390 @@
+"""Owner registration (JakPreneur P1 Pendaftaran).
+
+Purpose: consent first (UU PDP 27/2022), then the few facts the legality pathway needs. Every
+answer is saved on the owner at once, so the flow resumes where it stopped, even days later.
+Entry words: DAFTAR, UBAH DATA, a greeting or first message from a new owner, the menu.
+
+Steps (in order; `_next_missing` picks the first unanswered one):
+    consent  -> name -> business -> sector -> products -> city -> [city_other] -> district
+             -> permits -> confirm -> (done)            confirm --"ubah"--> edit -> <field> -> confirm
+
+    Bot:   Halo! Saya Asisten UMKM ... Apakah Anda setuju?  1. Setuju 2. Tidak setuju
+    Owner: 1
+    Bot:   Siapa nama Anda?
+    Owner: siti aminah
+    Bot:   Apa nama usaha Anda? ...
+"""
+from __future__ import annotations
+
+import re
+
+from bot import locations
+from bot.choices import Option, match_option
+from bot.turn import Turn
+from flows.base import NOT_UNDERSTOOD, Flow, Step
+
+SECTOR_ALIASES = {
+    "food": ["makanan", "minuman", "pangan", "kue", "keripik", "snack", "sambal", "kuliner", "food", "drink"],
+    "cosmetics": ["kosmetik", "sabun", "lulur", "lotion", "skincare", "kecantikan", "cosmetic"],
+    "herbal": ["jamu", "herbal", "obat tradisional", "minyak gosok", "param", "obat herbal"],
+    "other": ["lain", "lainnya", "other"],
+}
+PERMITS = ["nib", "pirt", "bpom", "halal", "pkp"]
+PERMIT_ALIASES = {
+    "nib": ["nib", "nomor induk berusaha", "oss"],
+    "pirt": ["pirt", "spp irt", "sppirt", "izin pangan"],
+    "bpom": ["bpom", "md", "na", "tr", "izin edar", "notifikasi"],
+    "halal": ["halal", "sertifikat halal"],
+    "pkp": ["pkp", "penyuluhan", "sertifikat pkp", "keamanan pangan"],
+    "none": ["belum", "belum ada", "tidak ada", "belum punya", "none", "nothing"],
+}
+FIELD_STEPS = {"name": "name", "business": "business", "sector": "sector", "products": "products",
+               "place": "city", "permits": "permits"}
+MAX_PRODUCTS = 10
+_SPLIT_PRODUCTS = re.compile(r"\s*(?:,|;|\n|/|&|\bdan\b|\band\b|\+)\s*", re.IGNORECASE)
+_HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _clean_name(text: str, limit: int, proper_noun: bool = True) -> str | None:
+    value = " ".join(text.split())
+    if not (2 <= len(value) <= limit) or not _HAS_LETTER.search(value):
+        return None
+    # "siti aminah" is how people type on a phone, not how they write their name.
+    return value.title() if proper_noun and value.islower() else value
+
+
+def _sector_options(turn: Turn) -> list[Option]:
+    return [turn.option(key, f"registration.sector_{key}", SECTOR_ALIASES[key]) for key in SECTOR_ALIASES]
+
+
+def _permit_options(turn: Turn) -> list[Option]:
+    options = [turn.option(key, f"registration.permit_{key}", PERMIT_ALIASES[key]) for key in PERMITS]
+    options.append(turn.option("none", "registration.permit_none", PERMIT_ALIASES["none"]))
+    return options
+
+
+def _city_options(turn: Turn) -> list[Option]:
+    options = [Option(a.key, a.name, a.aliases) for a in locations.areas(turn.content)]
+    options.append(turn.option("outside", "registration.city_outside", ["luar jakarta", "luar kota", "daerah"]))
+    return options
+
+
+def _district_options(turn: Turn) -> list[Option]:
+    area = locations.area_by_key(turn.content, turn.owner.city)
+    return [Option(k.key, k.name, k.aliases) for k in area.kecamatan] if area else []
+
+
+def _next_missing(turn: Turn) -> str | None:
+    owner = turn.owner
+    if owner.consent_at is None:
+        return "consent"
+    for step, value in (("name", owner.name), ("business", owner.business_name), ("sector", owner.sector),
+                        ("products", owner.products), ("city", owner.city)):
+        if not value:
+            return step
+    if not owner.district:
+        return "district" if owner.in_jakarta else ("district" if owner.city else "city")
+    if owner.has_permits is None:
+        return "permits"
+    return None
+
+
+def _advance(turn: Turn, remember: bool = True) -> None:
+    """After an answer: back to the summary when editing, else the next unanswered step."""
+    if turn.data.get("editing"):
+        turn.goto("confirm")
+        return
+    turn.goto(_next_missing(turn) or "confirm", remember=remember)
+
+
+def summary_values(turn: Turn) -> dict:
+    owner, none = turn.owner, turn.t("registration.none_value")
+    labels = {o.key: o.label for o in _permit_options(turn)}
+    sector = turn.t(f"registration.sector_{owner.sector}") if owner.sector else none
+    place = ", ".join(filter(None, [locations.name_of(turn.content, owner.district),
+                                    locations.name_of(turn.content, owner.city)])) or none
+    permits = owner.has_permits
+    return {
+        "name": owner.name or none,
+        "business": owner.business_name or none,
+        "sector": sector,
+        "products": ", ".join(owner.products or []) or none,
+        "place": place,
+        "permits": (", ".join(labels[p] for p in permits) or labels["none"]) if permits is not None else none,
+    }
+
+
+# --- steps ---------------------------------------------------------------------------------------
+def ask_consent(turn: Turn) -> None:
+    options = [turn.option("yes", "registration.consent_agree", ["ya", "setuju", "iya", "boleh", "agree"]),
+               turn.option("no", "registration.consent_decline", ["tidak", "tidak setuju", "tidak mau"])]
+    turn.say_template("consent", options=options)
+
+
+def handle_consent(turn: Turn):
+    answer = turn.yes_no()
+    if answer is None:
+        choice = turn.choose([turn.option("yes", "registration.consent_agree"),
+                              turn.option("no", "registration.consent_decline")])
+        answer = None if choice is None else choice.key == "yes"
+    if answer is None:
+        return NOT_UNDERSTOOD
+    if answer:
+        turn.owner.consent_at = turn.now
+        turn.owner.consent_declined_at = None
+        _advance(turn, remember=False)  # KEMBALI never leads back to the consent question
+    else:
+        turn.owner.consent_declined_at = turn.now
+        turn.end_flow()
+        turn.say("registration.consent_declined")
+    return None
+
+
+def ask_name(turn: Turn) -> None:
+    turn.say("registration.ask_name")
+
+
+def handle_name(turn: Turn):
+    value = None if turn.looks_like_question() else _clean_name(turn.text, 80)
+    if value is None:
+        return NOT_UNDERSTOOD
+    turn.owner.name = value
+    _advance(turn)
+    return None
+
+
+def ask_business(turn: Turn) -> None:
+    turn.say("registration.ask_business")
+
+
+def handle_business(turn: Turn):
+    value = None if turn.looks_like_question() else _clean_name(turn.text, 120)
+    if value is None:
+        return NOT_UNDERSTOOD
+    turn.owner.business_name = value
+    _advance(turn)
+    return None
+
+
+def ask_sector(turn: Turn) -> None:
+    turn.say("registration.ask_sector", options=_sector_options(turn))
+
+
+def handle_sector(turn: Turn):
+    choice = turn.choose(_sector_options(turn))
+    if choice is None:
+        return NOT_UNDERSTOOD
+    turn.owner.sector = choice.key
+    _advance(turn)
+    return None
+
+
+def ask_products(turn: Turn) -> None:
+    turn.say("registration.ask_products")
+
+
+def handle_products(turn: Turn):
+    if turn.looks_like_question():
+        return NOT_UNDERSTOOD
+    products = []
+    for part in _SPLIT_PRODUCTS.split(turn.text):
+        value = _clean_name(part.strip(" .-"), 60, proper_noun=False)
+        if value and value.lower() not in (p.lower() for p in products):
+            products.append(value)
+    if not products:
+        return NOT_UNDERSTOOD
+    turn.owner.products = products[:MAX_PRODUCTS]
+    _advance(turn)
+    return None
+
+
+def ask_city(turn: Turn) -> None:
+    turn.say("registration.ask_city", options=_city_options(turn))
+
+
+def handle_city(turn: Turn):
+    owner = turn.owner
+    kecamatan = locations.match_kecamatan(turn.text, turn.content)
+    choice = turn.choose(_city_options(turn))
+    if choice is None and kecamatan is not None:
+        # "kb jeruk" answers both questions at once.
+        owner.city, owner.district, owner.in_jakarta = kecamatan.area_key, kecamatan.key, True
+        _advance(turn)
+        return None
+    if choice is None:
+        area = locations.match_area(turn.text, turn.content)
+        choice = Option(area.key, area.name) if area else None
+    if choice is None:
+        return NOT_UNDERSTOOD
+    if choice.key == "outside":
+        owner.in_jakarta, owner.city, owner.district = False, None, None
+        turn.goto("city_other")
+        return None
+    owner.city, owner.district, owner.in_jakarta = choice.key, None, True
+    turn.goto("district")
+    return None
+
+
+def ask_city_other(turn: Turn) -> None:
+    turn.say("registration.ask_city_other")
+
+
+def handle_city_other(turn: Turn):
+    value = None if turn.looks_like_question() else _clean_name(turn.text, 64)
+    if value is None:
+        return NOT_UNDERSTOOD
+    turn.owner.city = value
+    turn.say("registration.outside_jakarta_note")
+    turn.goto("district")
+    return None
+
+
+def ask_district(turn: Turn) -> None:
+    if turn.owner.in_jakarta:
+        turn.say("registration.ask_district", options=_district_options(turn))
+    else:
+        turn.say("registration.ask_district_other")
+
+
+def handle_district(turn: Turn):
+    owner = turn.owner
+    if not owner.in_jakarta:
+        value = None if turn.looks_like_question() else _clean_name(turn.text, 64)
+        if value is None:
+            return NOT_UNDERSTOOD
+        owner.district = value
+        _advance(turn)
+        return None
+    area = locations.area_by_key(turn.content, owner.city)
+    choice = turn.choose(_district_options(turn))
+    kecamatan = None
+    if choice is None:
+        kecamatan = locations.match_kecamatan(turn.text, turn.content, area)
+        if kecamatan is None:
+            return NOT_UNDERSTOOD
+    owner.district = choice.key if choice else kecamatan.key
+    _advance(turn)
+    return None
+
+
+def ask_permits(turn: Turn) -> None:
+    turn.say("registration.ask_permits", options=_permit_options(turn))
+
+
+def _parse_permits(turn: Turn) -> list[str] | None:
+    options = _permit_options(turn)
+    picked: list[str] = []
+    numbers = [int(w) for w in turn.norm.split() if w.isdigit()]
+    if numbers:
+        if any(not 1 <= n <= len(options) for n in numbers):
+            return None
+        picked = [options[n - 1].key for n in numbers]
+    else:
+        for part in _SPLIT_PRODUCTS.split(turn.text):
+            if not part.strip():
+                continue
+            choice = match_option(part, options, turn.content)
+            if choice is None:
+                return None
+            picked.append(choice.key)
+    if "none" in picked:
+        return [] if len(set(picked)) == 1 else None
+    return [p for p in PERMITS if p in picked]
+
+
+def handle_permits(turn: Turn):
+    permits = _parse_permits(turn)
+    if permits is None:
+        return NOT_UNDERSTOOD
+    turn.owner.has_permits = permits
+    _advance(turn)
+    return None
+
+
+def _confirm_options(turn: Turn) -> list[Option]:
+    return [turn.option("ok", "registration.confirm_ok", ["benar", "sudah benar", "simpan", "ya", "betul"]),
+            turn.option("edit", "registration.confirm_edit", ["ubah", "ganti", "salah", "tidak", "edit"])]
+
+
+def ask_confirm(turn: Turn) -> None:
+    turn.say_template("registration_summary", options=_confirm_options(turn), **summary_values(turn))
+
+
+def handle_confirm(turn: Turn):
+    choice = turn.choose(_confirm_options(turn))
+    if choice is None:
+        return NOT_UNDERSTOOD
+    if choice.key == "edit":
+        turn.goto("edit")
+        return None
+    missing = _next_missing(turn)
+    if missing:
+        turn.data.pop("editing", None)
+        turn.goto(missing)
+        return None
+    first_time = turn.owner.registered_at is None
+    if first_time:
+        turn.owner.registered_at = turn.now
+    turn.end_flow()
+    if first_time:
+        turn.say("registration.done", name=turn.owner.first_name)
+    else:
+        turn.say("registration.updated")
+    return None
+
+
+def _field_options(turn: Turn) -> list[Option]:
+    return [turn.option(key, f"registration.field_{key}") for key in FIELD_STEPS]
+
+
+def ask_edit(turn: Turn) -> None:
+    turn.say("registration.ask_edit_field", options=_field_options(turn))
+
+
+def handle_edit(turn: Turn):
+    choice = turn.choose(_field_options(turn))
+    if choice is None:
+        return NOT_UNDERSTOOD
+    turn.data["editing"] = True
+    turn.goto(FIELD_STEPS[choice.key])
+    return None
+
+
+def start(turn: Turn) -> None:
+    missing = _next_missing(turn)
+    if missing == "consent":
+        turn.say("registration.welcome")
+        turn.goto("consent", remember=False)
+    elif missing is None:
+        turn.goto("confirm", remember=False)
+    else:
+        if turn.owner.name:
+            turn.say("registration.resume")
+        turn.goto(missing, remember=False)
+
+
+def on_cancel(turn: Turn) -> None:
+    turn.say("registration.paused")
+
+
+FLOW = Flow(
+    name="registration",
+    steps={
+        "consent": Step(ask_consent, handle_consent),
+        "name": Step(ask_name, handle_name),
+        "business": Step(ask_business, handle_business),
+        "sector": Step(ask_sector, handle_sector),
+        "products": Step(ask_products, handle_products),
+        "city": Step(ask_city, handle_city),
+        "city_other": Step(ask_city_other, handle_city_other),
+        "district": Step(ask_district, handle_district),
+        "permits": Step(ask_permits, handle_permits),
+        "confirm": Step(ask_confirm, handle_confirm),
+        "edit": Step(ask_edit, handle_edit),
+    },
+    start=start,
+    on_cancel=on_cancel,
+    requires_consent=False,
+    description="Owner registration with consent (P1 Pendaftaran).",
+)

@@ -1,0 +1,13 @@
+"""The migrations build exactly the schema the models describe, on both databases."""
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from storage.models import Base
+
+
+def test_migrations_match_models(db):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+    assert diff == [], f"models and migrations differ: {diff}"
