@@ -25,6 +25,9 @@ from typing import Any
 
 from starlette.requests import Request
 
+from bot import channels_text
+from bot.messages import Reply
+
 from storage.models import OutboxMessage, Owner
 
 
@@ -119,11 +122,9 @@ class Incoming:
 
 
 def render_numbered(text: str, options: list[str] | tuple[str, ...]) -> str:
-    """A reply with options as plain text: the owner answers with the number or the words."""
-    if not options:
-        return text
-    lines = [text, ""] + [f"{number}. {label}" for number, label in enumerate(options, 1)]
-    return "\n".join(lines)
+    """A reply with options as plain text (the console's rendering): the owner answers with the
+    number or the words."""
+    return channels_text.render_numbered(Reply(text=text, options=list(options or ())))
 
 
 def split_text(text: str, limit: int) -> list[str]:
