@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import warnings
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -82,6 +83,13 @@ def keyboard(options) -> InlineKeyboardMarkup | None:
 
 def _seconds(value) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    # python-telegram-bot 22 warns that the attribute turns from int into timedelta; take either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _seconds(exc.retry_after)
 
 
 class TelegramChannel(Channel):
@@ -244,7 +252,7 @@ class TelegramChannel(Channel):
                 message = await self.bot.send_message(chat_id=chat_id, text=part, reply_markup=markup)
             except RetryAfter as exc:
                 raise TransientError(f"telegram flood control: {exc}", "429",
-                                     retry_after=_seconds(exc.retry_after), rate_limited=True) from exc
+                                     retry_after=retry_after_seconds(exc), rate_limited=True) from exc
             except Forbidden as exc:
                 raise RecipientUnreachable(f"telegram 403: {exc}", "403") from exc
             except ChatMigrated as exc:
@@ -276,7 +284,7 @@ class TelegramChannel(Channel):
                 try:
                     updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
                 except RetryAfter as exc:
-                    await _sleep_or_stop(stop, _seconds(exc.retry_after))
+                    await _sleep_or_stop(stop, retry_after_seconds(exc))
                     continue
                 except (NetworkError, TimedOut) as exc:
                     log.warning("telegram polling: %s", exc)

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 TWILIO_PREFIX = "/2010-04-01/Accounts/"
 
@@ -45,7 +45,7 @@ class FakeProviders:
         self.window: deque = deque()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     # --- lifecycle ------------------------------------------------------------------------------
     @property
@@ -108,7 +108,7 @@ class FakeProviders:
                 self.wfile.write(data)
 
             def do_GET(self):
-                path = urlsplit(self.path).path
+                path = unquote(urlsplit(self.path).path)
                 if path.startswith("/bot"):
                     return self._telegram(path, {})
                 if path in fake.files:
@@ -120,7 +120,9 @@ class FakeProviders:
                 return self._send(404, {"message": "not found"})
 
             def do_POST(self):
-                path = urlsplit(self.path).path
+                path = unquote(urlsplit(self.path).path)
+                if path in fake.files:
+                    return self.do_GET()
                 body = self._body()
                 if path.startswith(TWILIO_PREFIX) and path.endswith("/Messages.json"):
                     return self._twilio_message(body)
@@ -147,8 +149,6 @@ class FakeProviders:
 
             def _telegram(self, path: str, body: dict):
                 parts = path.split("/")
-                if len(parts) >= 4 and parts[1] == "file":
-                    return self.do_GET()
                 method = parts[-1]
                 fake._record("telegram", method, body)
                 if method == "sendMessage":
