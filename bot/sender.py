@@ -111,6 +111,12 @@ class RateLimiter:
         if wait > 0:
             await asyncio.sleep(wait)
 
+    def sent(self) -> None:
+        """Pace from the moment the provider accepted the last message, not from when it was
+        started: a slow request must not squeeze the next one closer than the rate (per chat)."""
+        if self.interval:
+            self.next_free = max(self.next_free, time.monotonic() + self.interval - (self.burst - 1) * self.interval)
+
     def pause(self, seconds: float) -> None:
         self.next_free = max(self.next_free, time.monotonic() + seconds)
 
@@ -389,9 +395,9 @@ class Sender:
                 mark_owner_unreachable(session, row.owner_id, now)
                 add_event(session, row, "unreachable", error, code=exc.code)
                 self.stats.unsendable += 1
-            elif isinstance(exc, WindowClosed):
+            elif isinstance(exc, WindowClosed) and item.outgoing.form != "template" \
+                    and row.attempts < self.cs.sender_max_attempts:
                 add_event(session, row, "window_closed", error, code=exc.code)
-                session.flush()
                 row.status, row.error, row.not_before = "pending", error, None  # next claim: template or unsendable
             elif isinstance(exc, TransientError):
                 if exc.rate_limited:
@@ -511,8 +517,9 @@ class Lane:
 
     async def send_one(self, item: OutboxItem) -> bool:
         await self.limiter.acquire()
-        if self.chats is not None:
-            await self.chats.get(item.address).acquire()
+        chat = self.chats.get(item.address) if self.chats is not None else None
+        if chat is not None:
+            await chat.acquire()
         try:
             result = await self.channel.send(item)
         except ChannelError as exc:
@@ -526,5 +533,7 @@ class Lane:
             await asyncio.to_thread(self.sender.record_failure, item,
                                     TransientError(f"unexpected {type(exc).__name__}: {exc}", in_doubt=True))
             return False
+        if chat is not None:
+            chat.sent()
         await asyncio.to_thread(self.sender.record_sent, item, result)
         return True

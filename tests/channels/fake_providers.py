@@ -32,8 +32,11 @@ class Captured:
 class FakeProviders:
     rate_limit: float | None = None  # requests per second before 429 (Twilio messages only)
     captured: list[Captured] = field(default_factory=list)
+    # Scripted errors per recipient, each answered once, in order; `*_always` answers every time.
     twilio_errors: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     telegram_errors: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    twilio_always: dict[str, tuple] = field(default_factory=dict)
+    telegram_always: dict[str, tuple] = field(default_factory=dict)
     hang: dict[str, float] = field(default_factory=dict)  # recipient -> seconds to hold the answer
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path -> (content type, bytes)
     updates: deque = field(default_factory=deque)  # Telegram updates for getUpdates
@@ -138,9 +141,9 @@ class FakeProviders:
                     time.sleep(fake.hang[to])
                 if fake.rate_limit and not fake._admit():
                     return self._send(429, {"code": 20429, "message": "Too Many Requests", "status": 429})
-                errors = fake.twilio_errors.get(to)
-                if errors:
-                    status, code, message = errors.popleft() if len(errors) > 1 else errors[0]
+                error = fake._scripted(fake.twilio_errors, fake.twilio_always, to)
+                if error:
+                    status, code, message = error
                     return self._send(status, {"code": code, "message": message, "status": status,
                                                "more_info": f"https://www.twilio.com/docs/errors/{code}"})
                 return self._send(201, {"sid": sid, "status": "queued", "to": to, "from": body.get("From"),
@@ -153,9 +156,9 @@ class FakeProviders:
                 fake._record("telegram", method, body)
                 if method == "sendMessage":
                     chat_id = str(body.get("chat_id"))
-                    errors = fake.telegram_errors.get(chat_id)
-                    if errors:
-                        status, description, parameters = errors.popleft() if len(errors) > 1 else errors[0]
+                    error = fake._scripted(fake.telegram_errors, fake.telegram_always, chat_id)
+                    if error:
+                        status, description, parameters = error
                         answer = {"ok": False, "error_code": status, "description": description}
                         if parameters:
                             answer["parameters"] = parameters
@@ -184,6 +187,13 @@ class FakeProviders:
                 return self._send(200, {"ok": True, "result": True})
 
         return Handler
+
+    def _scripted(self, once: dict, always: dict, recipient: str):
+        with self.lock:
+            queue = once.get(recipient)
+            if queue:
+                return queue.popleft()
+            return always.get(recipient)
 
     def _record(self, provider: str, method: str, data: dict, auth: str = "") -> None:
         with self.lock:
