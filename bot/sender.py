@@ -51,10 +51,11 @@ import logging
 import random
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -84,6 +85,10 @@ UNSENT = ("pending", "sending")
 QUIET_KINDS = ("reminder", "broadcast")  # conversational kinds (reply, relay, alert) go any time
 ALWAYS_TO_OPTED_OUT = ("reply",)  # the answer to the owner's own message (e.g. confirming BERHENTI)
 MAX_BACKOFF = 900.0
+RATE_LIMIT_PAUSE = 0.25  # seconds the channel waits after a 429 that names no wait
+MAX_GROUP = 8
+RECORD_INTERVAL = 0.02
+DRAIN_PATIENCE = 20  # idle polls a drain waits for messages held by another sender  # an owner's messages sent back to back by one task (a turn's replies)
 WINDOW_CLOSED_CODE = "63016"
 BLOCKED_CODE = "21610"
 
@@ -192,13 +197,16 @@ def mark_owner_unreachable(session: Session, owner_id: int | None, now: datetime
         owner.unreachable_at = now
 
 
-def window_closed_at(session: Session, owner_id: int | None) -> datetime | None:
-    if owner_id is None:
-        return None
-    return session.scalar(
-        select(func.max(OutboxEvent.created_at)).where(OutboxEvent.owner_id == owner_id,
-                                                       OutboxEvent.event == "window_closed")
-    )
+def windows_closed(session: Session, owner_ids) -> dict[int, datetime]:
+    """When WhatsApp last told us (63016) each owner's 24-hour window was closed."""
+    if not owner_ids:
+        return {}
+    rows = session.execute(
+        select(OutboxEvent.owner_id, func.max(OutboxEvent.created_at))
+        .where(OutboxEvent.owner_id.in_(list(owner_ids)), OutboxEvent.event == "window_closed")
+        .group_by(OutboxEvent.owner_id)
+    ).all()
+    return {owner_id: closed for owner_id, closed in rows}
 
 
 def retry_as_template(session: Session, row: OutboxMessage, now: datetime) -> None:
@@ -278,8 +286,9 @@ class Sender:
             self._wake.set()
 
     # --- claim ----------------------------------------------------------------------------
-    def claim(self, channel: Channel, limit: int, address: str | None = None,
-              max_priority: int | None = None) -> list[OutboxItem]:
+    def claim(self, channel: Channel, limit: int) -> list[list[OutboxItem]]:
+        """Claim up to `limit` due messages as groups: each group is one owner's next messages,
+        in order, to be sent one after the other by one task."""
         now = utcnow()
         lease = timedelta(seconds=self.cs.sender_lease_seconds)
         O = OutboxMessage
@@ -292,25 +301,68 @@ class Sender:
             and_(O.status == "pending", or_(O.not_before.is_(None), O.not_before <= now)),
             and_(O.status == "sending", O.not_before <= now),  # the lease ran out: the sender died
         )
-        query = select(O).where(O.channel == channel.name, due, ~blocked_by_earlier)
-        if address is not None:
-            query = query.where(O.address == address)
-        if max_priority is not None:
-            query = query.where(O.priority <= max_priority)
-        query = query.order_by(O.priority, O.id).limit(limit).with_for_update(skip_locked=True, of=O)
-        items: list[OutboxItem] = []
+        query = (
+            select(O).where(O.channel == channel.name, due, ~blocked_by_earlier)
+            .order_by(O.priority, O.id).limit(limit).with_for_update(skip_locked=True, of=O)
+        )
+        groups: list[list[OutboxItem]] = []
         with self.db.session() as session:
-            rows = session.scalars(query).all()
-            owner_ids = {row.owner_id for row in rows if row.owner_id is not None}
+            firsts = session.scalars(query).all()
+            # About a second's worth in all: followers only fill what the first rows left.
+            followers = self._followers(session, channel, firsts, now, budget=limit - len(firsts))
+            owner_ids = {row.owner_id for row in firsts if row.owner_id is not None}
             owners = {o.id: o for o in session.scalars(select(Owner).where(Owner.id.in_(owner_ids)))} if owner_ids else {}
-            for row in rows:
-                item = self._claim_row(session, channel, row, owners.get(row.owner_id), now, lease)
-                if item is not None:
-                    items.append(item)
-        return items
+            closed = windows_closed(session, owner_ids) if channel.name == "whatsapp" else {}
+            for first in firsts:
+                group = []
+                for row in [first, *followers.get(first.id, [])]:
+                    item = self._claim_row(session, channel, row, owners.get(row.owner_id), now, lease,
+                                           closed.get(row.owner_id))
+                    if isinstance(item, OutboxItem):
+                        group.append(item)
+                    elif item == "hold":
+                        break  # held back (quiet hours): what follows must wait behind it
+                if group:
+                    groups.append(group)
+        return groups
+
+    def _followers(self, session: Session, channel: Channel, firsts: list[OutboxMessage],
+                   now: datetime, budget: int) -> dict[int, list[OutboxMessage]]:
+        """The messages right behind each claimed one, same owner and kind of priority, so a turn's
+        replies go out back to back without a claim each."""
+        if not firsts or budget <= 0:
+            return {}
+        O = OutboxMessage
+        lowest = min(row.id for row in firsts)
+        by_address = {row.address: row for row in firsts if row.status == "pending"}
+        if not by_address:
+            return {}
+        candidates = session.scalars(
+            select(O).where(O.channel == channel.name, O.address.in_(list(by_address)), O.id > lowest,
+                            O.status.in_(UNSENT))
+            .order_by(O.id).with_for_update(of=O)
+        ).all()
+        followers: dict[int, list[OutboxMessage]] = {}
+        closed: set[str] = set()
+        for row in candidates:
+            first = by_address[row.address]
+            if row.address in closed or row.id <= first.id or row.priority < first.priority:
+                continue
+            if row.priority > first.priority:
+                continue  # bulk behind a reply waits for its own claim
+            group = followers.setdefault(first.id, [])
+            due = row.status == "pending" and (row.not_before is None or row.not_before <= now)
+            if not due or len(group) >= MAX_GROUP - 1 or budget <= 0:
+                closed.add(row.address)  # keep the order: nothing after a row that cannot go now
+                continue
+            group.append(row)
+            budget -= 1
+        return followers
 
     def _claim_row(self, session: Session, channel: Channel, row: OutboxMessage, owner: Owner | None,
-                   now: datetime, lease: timedelta) -> OutboxItem | None:
+                   now: datetime, lease: timedelta, closed: datetime | None = None) -> OutboxItem | str | None:
+        """The row as an item to send now; None when it needs no send (recorded); "hold" when
+        policy holds it back until later."""
         if row.provider_id:
             # Accepted by the provider after all (a callback arrived while the row was in doubt).
             advance_status(row, "sent", now)
@@ -322,11 +374,10 @@ class Sender:
         reason = self._policy(row, owner, now)
         if isinstance(reason, datetime):
             row.status, row.not_before, row.updated_at = "pending", reason, now
-            return None
+            return "hold"
         try:
             if reason:
                 raise Unsendable(reason)
-            closed = window_closed_at(session, row.owner_id) if channel.name == "whatsapp" else None
             outgoing = channel.prepare(row, owner, now, closed)
         except Unsendable as exc:
             self._unsendable(session, row, str(exc), now)
@@ -363,18 +414,36 @@ class Sender:
 
     # --- record ---------------------------------------------------------------------------
     def record_sent(self, item: OutboxItem, result: SendResult) -> None:
+        self.record_sent_many([(item, result)])
+
+    def record_sent_many(self, sent: list[tuple[OutboxItem, SendResult]]) -> None:
+        """One transaction for a batch of accepted messages: each gets the provider's id, and
+        `sent` unless a delivery callback already moved it further."""
+        if not sent:
+            return
         now = utcnow()
+        O = OutboxMessage
+        table = O.__table__
+        unsent = or_(table.c.status == "pending", table.c.status == "sending")  # no IN: executemany
+        statement = update(table).where(table.c.id == bindparam("oid")).values(
+            provider_id=func.coalesce(table.c.provider_id, bindparam("pid")),
+            status=case((unsent, "sent"), else_=table.c.status),
+            sent_at=func.coalesce(table.c.sent_at, now),
+            not_before=case((unsent, None), else_=table.c.not_before),
+            error=None,
+            updated_at=now,
+        )
         with self.db.session() as session:
-            row = session.get(OutboxMessage, item.id, with_for_update=True)
-            if row is None:
-                return  # the owner's data was erased meanwhile
-            if row.attempts != item.attempt:
+            attempts = dict(session.execute(
+                select(O.id, O.attempts).where(O.id.in_([item.id for item, _ in sent]))
+            ).all())
+            session.connection().execute(statement, [{"oid": item.id, "pid": result.provider_id}
+                                                     for item, result in sent])
+        for item, _ in sent:
+            if item.id in attempts and attempts[item.id] != item.attempt:
                 log.warning("outbox %s was taken over by another sender while attempt %s was in flight",
-                            row.id, item.attempt)
-            row.provider_id = row.provider_id or result.provider_id
-            advance_status(row, "sent", now)
-            row.error = None
-        self.stats.sent += 1
+                            item.id, item.attempt)
+        self.stats.sent += len(sent)
 
     def record_failure(self, item: OutboxItem, exc: ChannelError) -> float | None:
         """Store a failed send. Returns seconds to pause the whole channel (rate limit), if any."""
@@ -401,14 +470,21 @@ class Sender:
                 row.status, row.error, row.not_before = "pending", error, None  # next claim: template or unsendable
             elif isinstance(exc, TransientError):
                 if exc.rate_limited:
-                    pause = exc.retry_after or 1.0
+                    # Without the provider's own wait, a short pause: the limiter already paces at
+                    # the configured rate, so a 429 means a momentary bunching, not a wrong rate.
+                    pause = exc.retry_after or RATE_LIMIT_PAUSE
                 if row.attempts >= self.cs.sender_max_attempts:
                     row.status, row.not_before = "failed", None
                     row.error = f"gave up after {row.attempts} attempts: {error}"
                     add_event(session, row, "failed", row.error, code=exc.code)
                     self.stats.failed += 1
                 else:
-                    delay = exc.retry_after if exc.retry_after is not None else self.backoff(row.attempts)
+                    if exc.retry_after is not None:
+                        delay = exc.retry_after
+                    elif exc.rate_limited:
+                        delay = RATE_LIMIT_PAUSE * 4
+                    else:
+                        delay = self.backoff(row.attempts)
                     if exc.in_doubt:
                         delay = max(delay, self.cs.sender_lease_seconds)  # give a callback time to arrive
                     row.status, row.error = "pending", error
@@ -422,14 +498,40 @@ class Sender:
             log.info("outbox %s attempt %s: %s -> %s", row.id, item.attempt, type(exc).__name__, row.status)
         return pause
 
+    def has_work(self, channel: Channel) -> bool:
+        """Anything of this channel due now (perhaps waiting behind another sender's send)?"""
+        now = utcnow()
+        O = OutboxMessage
+        with self.db.session() as session:
+            return session.scalar(select(exists().where(
+                O.channel == channel.name, O.status == "pending",
+                or_(O.not_before.is_(None), O.not_before <= now),
+            ))) or False
+
+    def release(self, items: list[OutboxItem]) -> None:
+        """Give back claimed messages that were not tried (the one before them failed): they are
+        pending again, behind it, and their claim does not count as an attempt."""
+        with self.db.session() as session:
+            for item in items:
+                row = session.get(OutboxMessage, item.id, with_for_update=True)
+                if row is not None and row.status == "sending" and row.attempts == item.attempt:
+                    row.status, row.not_before, row.attempts = "pending", None, item.attempt - 1
+
     def backoff(self, attempts: int) -> float:
         base = self.cs.sender_backoff_seconds * (2 ** max(0, attempts - 1))
         return min(MAX_BACKOFF, base) * (1 + random.random() * 0.1)
 
     # --- running --------------------------------------------------------------------------
+    def _prepare_loop(self) -> None:
+        self._wake = asyncio.Event()
+        # Sends through blocking clients (twilio) and every database call run in threads; the
+        # default pool (cpu count + 4) would cap the sender far below the channels' rates.
+        threads = sum(lane.max_in_flight for lane in self.lanes.values()) + 8
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="sender"))
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; in-flight sends finish before this returns."""
-        self._wake = asyncio.Event()
+        self._prepare_loop()
         try:
             await asyncio.gather(*(lane.run(stop) for lane in self.lanes.values()))
         finally:
@@ -438,7 +540,7 @@ class Sender:
 
     async def drain(self, idle_rounds: int = 2) -> Stats:
         """Send everything that is due now, then return (tests, benchmarks, `umkm-bot sender --drain`)."""
-        self._wake = asyncio.Event()
+        self._prepare_loop()
         try:
             await asyncio.gather(*(lane.run(None, idle_rounds=idle_rounds) for lane in self.lanes.values()))
         finally:
@@ -450,47 +552,84 @@ class Sender:
         return asyncio.run(self.drain())
 
 
+class Recorder:
+    """Records accepted sends in small batches (every RECORD_INTERVAL): one transaction for
+    many messages instead of one each, which is what lets one process keep up with 80/s.
+    A send's task waits for its record before the owner's next message goes out."""
+
+    def __init__(self, sender: Sender):
+        self.sender = sender
+        self.waiting: list[tuple[OutboxItem, SendResult, asyncio.Future]] = []
+        self.task: asyncio.Task | None = None
+
+    async def sent(self, item: OutboxItem, result: SendResult) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, result, done))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self.waiting:
+            await asyncio.sleep(RECORD_INTERVAL)  # let a few more sends finish
+            batch, self.waiting = self.waiting, []
+            try:
+                await asyncio.to_thread(self.sender.record_sent_many, [(i, r) for i, r, _ in batch])
+            except Exception as exc:
+                for _, _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, _, done in batch:
+                    done.set_result(None)
+
+
 class Lane:
     """One channel's share of the sender: claims, paces and sends that channel's messages."""
 
     def __init__(self, sender: Sender, channel: Channel):
         self.sender = sender
+        self.recorder = Recorder(sender)
         self.channel = channel
         self.limiter = RateLimiter(channel.rate, burst=1)
         self.chats = ChatLimiters(channel.per_chat_rate, channel.per_chat_burst) if channel.per_chat_rate else None
         self.max_in_flight = max(1, channel.max_in_flight)
         self.tasks: set[asyncio.Task] = set()
 
-    def batch_size(self, room: int) -> int:
+    def batch_size(self) -> int:
         # About a second's worth: claimed rows wait for their rate slot while holding a lease.
-        return max(1, min(room, int(self.channel.rate) or 1))
+        return max(1, min(self.max_in_flight, int(self.channel.rate) or 1))
 
     async def run(self, stop: asyncio.Event | None, idle_rounds: int | None = None) -> None:
         idle = 0
         poll = self.sender.cs.sender_poll_seconds
+        batch = self.batch_size()
         try:
             while stop is None or not stop.is_set():
                 room = self.max_in_flight - len(self.tasks)
-                if room <= 0:
+                if self.tasks and room < max(1, batch // 2):
+                    # Claim in batches, not one row per finished send: a claim is a transaction.
                     await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 try:
-                    items = await asyncio.to_thread(self.sender.claim, self.channel, self.batch_size(room))
+                    groups = await asyncio.to_thread(self.sender.claim, self.channel, min(room, batch))
                 except Exception:  # the database is away for a moment: keep the lane alive
                     log.exception("%s: claiming from the outbox failed", self.channel.name)
-                    items = []
+                    groups = []
                     if idle_rounds is not None:
                         raise
-                for item in items:
-                    task = asyncio.create_task(self.deliver(item))
+                for group in groups:
+                    task = asyncio.create_task(self.deliver(group))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
-                if items:
+                if groups:
                     idle = 0
                     continue
                 if idle_rounds is not None and not self.tasks:
                     idle += 1
-                    if idle >= idle_rounds:
+                    # Draining ends when nothing is due, not merely nothing claimable here:
+                    # another sender may hold an owner's earlier message for a moment.
+                    if idle >= idle_rounds * DRAIN_PATIENCE or (
+                            idle >= idle_rounds and not await asyncio.to_thread(self.sender.has_work, self.channel)):
                         return
                 wake = self.sender._wake
                 waiters = [asyncio.ensure_future(wake.wait())]
@@ -506,14 +645,13 @@ class Lane:
             if self.tasks:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
 
-    async def deliver(self, item: OutboxItem) -> None:
-        """Send one message, then the same owner's next reply right away, keeping their order."""
-        while item is not None:
-            ok = await self.send_one(item)
-            if not ok or item.priority > 0:
+    async def deliver(self, group: list[OutboxItem]) -> None:
+        """Send one owner's claimed messages in order; after a failure, give the rest back."""
+        for number, item in enumerate(group):
+            if not await self.send_one(item):
+                if group[number + 1:]:
+                    await asyncio.to_thread(self.sender.release, group[number + 1:])
                 return
-            follow = await asyncio.to_thread(self.sender.claim, self.channel, 1, item.address, 0)
-            item = follow[0] if follow else None
 
     async def send_one(self, item: OutboxItem) -> bool:
         await self.limiter.acquire()
@@ -535,5 +673,9 @@ class Lane:
             return False
         if chat is not None:
             chat.sent()
-        await asyncio.to_thread(self.sender.record_sent, item, result)
+        try:
+            await self.recorder.sent(item, result)
+        except Exception:  # the database is away: the row stays `sending` and is in doubt later
+            log.exception("outbox %s: sent (%s) but not recorded", item.id, result.provider_id)
+            return False
         return True

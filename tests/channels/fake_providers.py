@@ -46,6 +46,7 @@ class FakeProviders:
         self.lock = threading.Lock()
         self.counter = 0
         self.window: deque = deque()
+        ThreadingHTTPServer.request_queue_size = 256  # many senders' connections at once
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -88,6 +89,7 @@ class FakeProviders:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args):  # keep test output quiet
                 pass
@@ -112,6 +114,11 @@ class FakeProviders:
 
             def do_GET(self):
                 path = unquote(urlsplit(self.path).path)
+                if path == "/_fake/stats":
+                    calls = fake.calls("twilio", "Messages")
+                    return self._send(200, {"messages": len(calls), "rejected": fake.rejected,
+                                            "first": calls[0].at if calls else None,
+                                            "last": calls[-1].at if calls else None})
                 if path.startswith("/bot"):
                     return self._telegram(path, {})
                 if path in fake.files:
@@ -223,3 +230,26 @@ def _parse_multipart(raw: bytes, content_type: str) -> dict:
         if name:
             fields[name] = value.rstrip(b"\r\n").decode(errors="replace")
     return fields
+
+
+def main() -> None:
+    """Run the fake on its own (benchmarks keep it out of the measured process):
+    python -m tests.channels.fake_providers [--rate-limit 80]; prints its URL, then serves; the
+    parent reads counts with GET /_fake/stats."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate-limit", type=float, default=None)
+    args = parser.parse_args()
+    fake = FakeProviders(rate_limit=args.rate_limit)
+    fake.start()
+    print(fake.url, flush=True)
+    try:
+        sys.stdin.read()  # serve until the parent closes our stdin
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

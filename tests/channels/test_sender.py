@@ -164,7 +164,8 @@ def test_invalid_recipient_fails_without_retry(harness, clock):
 
 
 # --- order and priority ------------------------------------------------------------------------
-def test_replies_go_before_bulk(harness, clock):
+def test_replies_go_before_bulk(make_harness, clock):
+    harness = make_harness(whatsapp_rate=10.0)  # slots 100 ms apart: the order on the wire is the sender's
     owners = [add_owner(harness.db, address=f"+62812000{n:05d}") for n in range(6)]
     for n, owner in enumerate(owners):
         enqueue(harness.db, owner, f"broadcast {n}", kind="broadcast", address=f"+62812000{n:05d}")
@@ -217,7 +218,7 @@ def test_delivery_callback_before_the_sender_records_does_not_resend(harness, cl
     rid = enqueue(harness.db, owner, "halo")
     sender = harness.rt.sender
     channel = harness.rt.whatsapp
-    [item] = sender.claim(channel, 10)
+    [[item]] = sender.claim(channel, 10)
     asyncio.run(channel.send(item))  # accepted by Twilio; the sender dies before record_sent
     [accepted] = harness.fake.twilio_messages()
     assert harness.status_callback(rid, accepted["_sid"], "sent").status_code == 200
@@ -314,3 +315,18 @@ def test_unsent_rows_are_never_silently_dropped(harness, clock, count):
     with harness.db.session() as s:
         statuses = dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     assert statuses == {"sent": 1, "unsendable": 1}
+
+
+def test_a_turns_replies_are_claimed_as_one_group_each_once(harness, clock):
+    """Regression: the follower lookup once counted a claimed row as its own follower."""
+    first_owner = add_owner(harness.db, address="+6281200000001")
+    second_owner = add_owner(harness.db, address="+6281200000002")
+    a = [enqueue(harness.db, first_owner, f"a{n}", address="+6281200000001") for n in range(3)]
+    b = [enqueue(harness.db, second_owner, f"b{n}", address="+6281200000002") for n in range(2)]
+    bulk = enqueue(harness.db, first_owner, "info", kind="broadcast", address="+6281200000001")
+    groups = harness.rt.sender.claim(harness.rt.whatsapp, 10)
+    assert [[item.id for item in group] for group in groups] == [a, b]  # the bulk one waits behind a0-a2
+    assert bulk not in [item.id for group in groups for item in group]
+    harness.rt.sender.release([item for group in groups for item in group])
+    harness.send()
+    assert sorted(m["Body"] for m in harness.fake.twilio_messages()) == ["a0", "a1", "a2", "b0", "b1", "info"]

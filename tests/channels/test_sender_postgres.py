@@ -57,25 +57,26 @@ def _fill(db: Database, owners: int, per_owner: int, channel: str = "whatsapp") 
 
 def test_several_senders_send_each_message_once_and_in_order(fresh_pg_url, fake, tmp_path):
     db = Database(fresh_pg_url)
-    _fill(db, owners=80, per_owner=5)
-    env = _env(fresh_pg_url, fake.url, tmp_path, WHATSAPP_RATE=100)
+    _fill(db, owners=60, per_owner=4)
+    env = _env(fresh_pg_url, fake.url, tmp_path, WHATSAPP_RATE=60)
     processes = [subprocess.Popen([str(BIN), "sender", "--drain"], env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True) for _ in range(3)]
     outputs = [p.communicate(timeout=120)[0] for p in processes]
     assert all(p.returncode == 0 for p in processes), outputs
-    # a sender that found nothing left exits early; run one more drain to be sure nothing is left
-    subprocess.run([str(BIN), "sender", "--drain"], env=env, check=True, capture_output=True, timeout=60)
+    # a sender that found nothing claimable for a moment exits early: drain what may be left
+    settings = make_settings(fresh_pg_url, fake.url, tmp_path)
+    runtime(build_services(settings, db=db)).sender.drain_sync()
 
     sent = fake.twilio_messages()
     bodies = [m["Body"] for m in sent]
-    assert len(bodies) == 400 and len(set(bodies)) == 400  # every message once, none twice
+    assert len(bodies) == 240 and len(set(bodies)) == 240  # every message once, none twice
     by_owner = defaultdict(list)
     for call in fake.calls("twilio", "Messages"):
         by_owner[call.data["To"]].append(int(call.data["Body"].rsplit(" ", 1)[1]))
-    assert all(order == [0, 1, 2, 3, 4] for order in by_owner.values())  # each owner's order kept
+    assert all(order == [0, 1, 2, 3] for order in by_owner.values())  # each owner's order kept
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 400
-        assert s.scalar(select(func.count(func.distinct(OutboxMessage.provider_id)))) == 400
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 240
+        assert s.scalar(select(func.count(func.distinct(OutboxMessage.provider_id)))) == 240
     counts = [int(out.split("sent=")[1].split()[0]) for out in outputs]
     assert sum(1 for c in counts if c > 0) >= 2, counts  # the work really was shared
     db.dispose()
@@ -139,7 +140,7 @@ def test_claims_skip_rows_locked_by_another_sender(pg_db, fake, tmp_path):
 
     def claim():
         barrier.wait()
-        claimed.append([item.id for item in rt.sender.claim(rt.whatsapp, 8)])
+        claimed.append([item.id for group in rt.sender.claim(rt.whatsapp, 8) for item in group])
 
     threads = [threading.Thread(target=claim) for _ in range(4)]
     for t in threads:
