@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import warnings
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
@@ -61,6 +62,10 @@ from bot.config import Settings
 from storage.models import OutboxMessage, Owner
 
 log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming behaviour (time periods as timedelta) instead of its
+# deprecation warning on every RetryAfter; retry_after_seconds() reads either form.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
