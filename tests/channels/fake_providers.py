@@ -46,6 +46,7 @@ class FakeProviders:
         self.lock = threading.Lock()
         self.counter = 0
         self.window: deque = deque()
+        self.accepted_at: list[float] = []  # when the rate limit let a message through
         ThreadingHTTPServer.request_queue_size = 256  # many senders' connections at once
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -116,9 +117,12 @@ class FakeProviders:
                 path = unquote(urlsplit(self.path).path)
                 if path == "/_fake/stats":
                     calls = fake.calls("twilio", "Messages")
+                    with fake.lock:
+                        accepted = list(fake.accepted_at)
                     return self._send(200, {"messages": len(calls), "rejected": fake.rejected,
-                                            "first": calls[0].at if calls else None,
-                                            "last": calls[-1].at if calls else None})
+                                            "accepted": len(accepted),
+                                            "first_accepted": accepted[0] if accepted else None,
+                                            "last_accepted": accepted[-1] if accepted else None})
                 if path.startswith("/bot"):
                     return self._telegram(path, {})
                 if path in fake.files:
@@ -216,6 +220,7 @@ class FakeProviders:
                 self.rejected += 1
                 return False
             self.window.append(now)
+            self.accepted_at.append(now)
             return True
 
 
