@@ -82,6 +82,7 @@ log = logging.getLogger(__name__)
 # Monotonic order of delivery states: a callback never moves a message back.
 STATUS_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "read": 4, "unsendable": 5}
 UNSENT = ("pending", "sending")
+FINAL = ("unsendable", "cancelled")  # never sent: no callback moves them (cancelled: a withdrawn broadcast)
 QUIET_KINDS = ("reminder", "broadcast")  # conversational kinds (reply, relay, alert) go any time
 ALWAYS_TO_OPTED_OUT = ("reply",)  # the answer to the owner's own message (e.g. confirming BERHENTI)
 MAX_BACKOFF = 900.0
@@ -177,7 +178,7 @@ def advance_status(row: OutboxMessage, status: str, now: datetime) -> bool:
 
     An unsent row (pending in a retry, or sending) may jump to any delivery state: the provider
     accepted it after all. A delivered row never goes back to sent, a read row never to delivered."""
-    if row.status == "unsendable":
+    if row.status in FINAL:
         return False
     if row.status in UNSENT or STATUS_RANK.get(status, 0) > STATUS_RANK.get(row.status, 0):
         if row.status in UNSENT:

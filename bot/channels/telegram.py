@@ -286,8 +286,16 @@ class TelegramChannel(Channel):
         try:
             await bot.delete_webhook()
             while not stop.is_set():
+                fetch = asyncio.ensure_future(
+                    bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES))
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not fetch.done():  # stopping: do not sit out a long poll
+                    fetch.cancel()
+                    break
                 try:
-                    updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+                    updates = fetch.result()
                 except RetryAfter as exc:
                     await _sleep_or_stop(stop, retry_after_seconds(exc))
                     continue

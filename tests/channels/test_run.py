@@ -100,7 +100,7 @@ def test_run_serves_webhooks_sends_replies_and_polls_telegram(fake, tmp_path):
 
 
 def test_webhook_answers_before_the_turn_is_done(db, fake, tmp_path):
-    """A slow turn (here: a hook that takes 2 s) does not hold Twilio: the webhook answers at once
+    """A slow turn (here: a pipeline hook held until the test releases it) does not hold Twilio: the webhook answers at once
     and the turn runs after the response."""
     gate = threading.Event()
 
