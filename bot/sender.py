@@ -63,7 +63,6 @@ from bot.channels.base import (
     Channel,
     ChannelError,
     OutboxItem,
-    PermanentError,
     RecipientUnreachable,
     SendResult,
     TransientError,

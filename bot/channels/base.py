@@ -170,11 +170,14 @@ class Channel(ABC):
         return incoming
 
     # --- outbound -----------------------------------------------------------------------------
+    def render(self, reply: Reply) -> Outgoing:
+        """A reply in this channel's form. The base has no buttons: options become a numbered list."""
+        return Outgoing(form="text", text=render_numbered(reply.text, reply.options), options=tuple(reply.options))
+
     def prepare(self, row: OutboxMessage, owner: Owner | None, now: datetime,
                 window_closed_at: datetime | None = None) -> Outgoing:
-        """Decide the form of one message (may raise Unsendable). The base sends numbered text."""
-        return Outgoing(form="text", text=render_numbered(row.text, row.options or []),
-                        options=tuple(row.options or ()))
+        """Decide the form of one outbox message right before sending (may raise Unsendable)."""
+        return self.render(Reply(text=row.text, options=list(row.options or []), kind=row.kind))
 
     @abstractmethod
     async def send(self, item: OutboxItem) -> SendResult:

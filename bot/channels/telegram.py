@@ -59,7 +59,7 @@ from bot.channels.base import (
 )
 from bot.channels.config import ChannelSettings
 from bot.config import Settings
-from storage.models import OutboxMessage, Owner
+from bot.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -242,9 +242,10 @@ class TelegramChannel(Channel):
         return {**data, "media": kept}
 
     # --- outbound -----------------------------------------------------------------------------
-    def prepare(self, row: OutboxMessage, owner: Owner | None, now, window_closed_at=None) -> Outgoing:
-        options = tuple(row.options or ())
-        return Outgoing(form="keyboard" if options else "text", text=row.text, options=options)
+    def render(self, reply: Reply) -> Outgoing:
+        """Options as an inline keyboard under the text, not as a numbered list."""
+        options = tuple(reply.options)
+        return Outgoing(form="keyboard" if options else "text", text=reply.text, options=options)
 
     async def send(self, item: OutboxItem) -> SendResult:
         out = item.outgoing

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
