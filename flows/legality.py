@@ -833,14 +833,17 @@ def legality_pathway_context(session, owner) -> dict:
     """Every case carries the owner's pathway at a glance, one line per product, in the flat
     {name: text} shape the mentor's case card and the staff page show (bot/handoff):
     {"pathway": {"Usaha (semua produk)": "NIB: selesai", "keripik": "Label: selesai · P-IRT: ditolak (label kurang)"}}.
-    Written in Indonesian, the mentors' working language; the case keeps it as it was when opened."""
+    A registered owner who never opened the pathway gets a line saying so. Written in Indonesian,
+    the mentors' working language; the case keeps it as it was when opened."""
     rows = pathway.steps_of(session, owner)
-    if not rows:
+    if not rows and owner.consent_at is None:
         return {}
     content = get_content()
     lang = "id"
-    names = {p.id: p.name for p in pathway.products_of(session, owner)}
     business = content.t("legality.case_business", lang)
+    if not rows:  # registered, but the pathway was never opened: the mentor should know that too
+        return {"pathway": {business: content.t("legality.case_not_started", lang)}}
+    names = {p.id: p.name for p in pathway.products_of(session, owner)}
     lines: dict[str, list[str]] = {}
     for row in rows:
         where = names.get(row.product_id, business) if row.product_id else business

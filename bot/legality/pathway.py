@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import reminders
 from bot.clock import local, utcnow
-from bot.content import Content
+from bot.content import Content, content_check
 from bot.legality import classify, numbers
 from bot.legality import rules as legality_rules
 from storage.models import Owner
@@ -235,6 +235,8 @@ def record_permit(row: PathwayStep, check: numbers.NumberCheck, content: Content
     Steps it required are done too: a P-IRT is never issued without PKP and a label."""
     now = now or utcnow()
     issued = issued_on or today(now)
+    if issued_on is None and row.issued_on and check.canonical and check.canonical == row.number:
+        issued = row.issued_on  # the same permit reported again: it was not issued again today
     row.number = check.canonical or row.number
     row.issued_on = issued
     row.expires_on = numbers.expiry_date(row.permit_kind or "", issued, content, check.expiry_year)
@@ -305,6 +307,33 @@ def sync_reminders(session: Session, content: Content, owner_id: int, now: datet
         label = {lang: str(legality_rules.lang_text(name, lang)).split(" (")[0] for lang in ("id", "en")}
         reminders.note_pathway_progress(session, content, owner_id, REMINDER_PATHWAY, current.step,
                                         step_label=label, at=now)
+
+
+@content_check
+def renewal_rules_agree(content: Content) -> list[str]:
+    """The renewal lead time lives in two files (legality steps.yaml `renew_before_months`, shown to
+    owners; gmp/reminders.yaml `permit_renewal`, used for the reminder): they must agree, and every
+    reminder rule must match a permit with an expiry, or it would never be scheduled."""
+    errors: list[str] = []
+    matched: set[str] = set()
+    for kind, info in legality_rules.permit_kinds(content).items():
+        found = reminders.permit_rule(content, kind)
+        if found is None:
+            continue
+        name, rule = found
+        matched.add(name)
+        if not info.get("validity_years"):
+            errors.append(f"gmp/reminders.yaml permit_renewal.{name}: permit kind {kind!r} has no validity_years "
+                          "in legality/steps.yaml, so no expiry is known and the reminder is never scheduled")
+        elif info.get("renew_before_months") != rule.get("months_before"):
+            errors.append(f"renewal lead time for {kind!r}: legality/steps.yaml renew_before_months="
+                          f"{info.get('renew_before_months')} but gmp/reminders.yaml permit_renewal.{name}."
+                          f"months_before={rule.get('months_before')}")
+    for name in (reminders.rules(content).get("permit_renewal") or {}):
+        if name not in matched:
+            errors.append(f"gmp/reminders.yaml permit_renewal.{name}: no permit_kind in legality/steps.yaml has "
+                          "this name or alias, so the reminder is never scheduled")
+    return errors
 
 
 def renewal_reminded(row: PathwayStep, content: Content, on: date) -> bool:
