@@ -20,13 +20,13 @@ import logging
 from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.dedupe import first_delivery
 from bot.content import Content, get_content
 from bot.messages import Inbound, Reply
-from storage.models import InboundMessage, MessageLog, OutboxMessage, Owner, Ticket, TicketEvent
+from storage.models import MessageLog, OutboxMessage, Owner, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from bot.turn import Turn
@@ -163,22 +163,6 @@ def open_for_media(turn: "Turn") -> bool:
     return True
 
 
-def _first_delivery(session: Session, inbound: Inbound) -> bool:
-    if not inbound.message_id:
-        return True
-    seen = session.scalar(select(InboundMessage.id).where(InboundMessage.channel == inbound.channel,
-                                                          InboundMessage.message_id == inbound.message_id))
-    if seen is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(InboundMessage(channel=inbound.channel, message_id=inbound.message_id,
-                                       received_at=inbound.received_at))
-    except IntegrityError:
-        return False
-    return True
-
-
 def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list[Reply] | None:
     """A message from a mentor's own chat goes to the mentor chat, not the owner dialogue.
 
@@ -189,7 +173,7 @@ def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list
     mentor = mentor_by_address(session, inbound.channel, inbound.address, active_only=False)
     if mentor is None:
         return None
-    if not _first_delivery(session, inbound):
+    if not first_delivery(session, inbound):
         log.info("duplicate mentor message dropped mentor=%s", mentor.id)
         return []
     media = [{"kind": m.kind, "url": m.url} for m in inbound.media]

@@ -26,20 +26,20 @@ from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import cases
 from bot import globals as global_words
 from bot.cases import open_case
 from bot.clock import utcnow
+from bot.dedupe import first_delivery
 from bot.content import Content, get_content
 from bot.messages import Inbound, Reply
 from bot.turn import Turn
 from bot.understanding import understand
 from flows import NOT_UNDERSTOOD, get_flow
 from storage.db import Database, get_database
-from storage.models import ConversationState, InboundMessage, MessageLog, OutboxMessage, Owner
+from storage.models import ConversationState, MessageLog, OutboxMessage, Owner
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def handle(inbound: Inbound, db: Database | None = None, content: Content | None
             if replies is not None:
                 return replies
         owner = lock_owner(session, db, inbound)
-        if inbound.message_id and not _first_delivery(session, inbound):
+        if not first_delivery(session, inbound):
             log.info("duplicate message dropped owner=%s channel=%s", owner.id, inbound.channel)
             return []
         state = owner.conversation
@@ -99,22 +99,6 @@ def lock_owner(session: Session, db: Database, inbound: Inbound) -> Owner:
         session.add(owner)
         session.flush()
     return owner
-
-
-def _first_delivery(session: Session, inbound: Inbound) -> bool:
-    seen = session.scalar(
-        select(InboundMessage.id).where(InboundMessage.channel == inbound.channel,
-                                        InboundMessage.message_id == inbound.message_id)
-    )
-    if seen is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(InboundMessage(channel=inbound.channel, message_id=inbound.message_id,
-                                       received_at=inbound.received_at))
-    except IntegrityError:
-        return False
-    return True
 
 
 def route(turn: Turn) -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import gmp, reminders
 from bot.cases import case_context, request_mentor
