@@ -34,7 +34,7 @@ import re
 
 from bot.cases import case_context, request_mentor
 from bot.choices import Option
-from bot.content import content_check
+from bot.content import content_check, get_content
 from bot.legality import classify, numbers, pathway, plain
 from bot.legality import rules as legality_rules
 from bot.legality.rules import lang_text
@@ -538,7 +538,8 @@ def record_number(turn: Turn, row: PathwayStep, report: numbers.Report) -> bool:
     text = turn.t("legality.permit_recorded", step=short_step_name(turn, row.step),
                   product=product.name if product else "", number=check.canonical)
     if row.expires_on:
-        text += " " + turn.t("legality.permit_expiry", date=plain.owner_date(row.expires_on), year=row.expires_on.year)
+        text += " " + turn.t("legality.permit_expiry", date=plain.owner_date(row.expires_on), year=row.expires_on.year,
+                             remind=pathway.renewal_reminded(row, turn.content, today))
         if row.expires_on < today:
             text += " " + turn.t("legality.permit_expired", year=row.expires_on.year)
     send(turn, text)
@@ -829,16 +830,34 @@ def permit_progress(turn: Turn) -> bool:
 # --- what a mentor sees in a new case ----------------------------------------------------------------
 @case_context
 def legality_pathway_context(session, owner) -> dict:
-    """Every case carries the owner's pathway at a glance: {"pathway": {"keripik": {"pirt": "ditolak"}}}."""
+    """Every case carries the owner's pathway at a glance, one line per product, in the flat
+    {name: text} shape the mentor's case card and the staff page show (bot/handoff):
+    {"pathway": {"Usaha (semua produk)": "NIB: selesai", "keripik": "Label: selesai · P-IRT: ditolak (label kurang)"}}.
+    A registered owner who never opened the pathway gets a line saying so. Written in Indonesian,
+    the mentors' working language; the case keeps it as it was when opened."""
     rows = pathway.steps_of(session, owner)
-    if not rows:
+    if not rows and owner.consent_at is None:
         return {}
+    content = get_content()
+    lang = "id"
+    business = content.t("legality.case_business", lang)
+    if not rows:  # registered, but the pathway was never opened: the mentor should know that too
+        return {"pathway": {business: content.t("legality.case_not_started", lang)}}
     names = {p.id: p.name for p in pathway.products_of(session, owner)}
-    summary: dict[str, dict[str, str]] = {}
+    lines: dict[str, list[str]] = {}
     for row in rows:
-        where = names.get(row.product_id, "usaha") if row.product_id else "usaha"
-        summary.setdefault(where, {})[row.step] = row.status + (f" {row.number}" if row.number else "")
-    return {"pathway": summary}
+        where = names.get(row.product_id, business) if row.product_id else business
+        name = str(lang_text(legality_rules.step(content, row.step).get("name"), lang) or row.step).split(" (")[0]
+        detail = [content.t(f"legality.status_{row.status}", lang)]
+        if row.number:
+            detail.append(row.number)
+        if row.status == "selesai" and row.expires_on:
+            detail.append(content.t("legality.valid_until", lang, date=plain.owner_date(row.expires_on)))
+        text = f"{name}: {', '.join(detail)}"
+        if row.status == "ditolak" and row.rejection_reason:
+            text += f" ({row.rejection_reason[:80]})"
+        lines.setdefault(where, []).append(text)
+    return {"pathway": {where: " · ".join(parts) for where, parts in lines.items()}}
 
 
 # --- content checks --------------------------------------------------------------------------------

@@ -1,21 +1,143 @@
+"""`umkm-bot run`: the whole service in one process.
+
+The web app (webhooks, health, pages, web chat) under uvicorn, plus, in the same event loop,
+the outbox sender, the inbound queue's sweep and, with --telegram-polling, Telegram long polling.
+Without any channel token the service still runs (SQLite by default): the console and the web
+chat work, the channels are simply off.
+
+Stopping (Ctrl-C or SIGTERM) stops accepting requests, then lets in-flight sends finish, so a
+graceful stop never leaves a message in doubt (see bot/sender.py).
+"""
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
 
 import click
 import uvicorn
+from uvicorn.server import HANDLED_SIGNALS
 
 from bot.app import create_app
-from bot.services import build_services
+from bot.channels import ChannelRuntime, runtime
+from bot.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling our workers to stop when it is told to, and not re-raising the
+    signal afterwards (uvicorn does that by default, which would cut the workers' graceful stop)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit):
+        super().__init__(config)
+        self.on_exit = on_exit
+
+    def handle_exit(self, sig, frame) -> None:
+        self.on_exit()
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+async def run_workers(rt: ChannelRuntime, stop: asyncio.Event, sender: bool = True,
+                      telegram_polling: bool = False, set_telegram_webhook: bool = False) -> None:
+    """The background work of a process: the sender, the inbox sweep, Telegram polling."""
+    from bot.routes.webhooks import accept_telegram
+
+    jobs = [rt.inbox.run(stop)]
+    if sender and rt.channels:
+        jobs.append(rt.sender.run(stop))
+    telegram = rt.telegram
+    if telegram is not None and telegram_polling:
+        async def on_update(data: dict) -> None:
+            after = await accept_telegram(rt, telegram.parse_update(data))
+            if after is not None:
+                await after()
+
+        jobs.append(telegram.poll(on_update, stop))
+    elif telegram is not None and set_telegram_webhook:
+        jobs.append(_set_telegram_webhook(rt))
+    await asyncio.gather(*jobs)
+
+
+async def _set_telegram_webhook(rt: ChannelRuntime) -> None:
+    settings = rt.settings
+    if not settings.public_base_url.startswith("https://"):
+        log.info("Telegram webhook not set: PUBLIC_BASE_URL is no https URL (use --telegram-polling locally)")
+        return
+    if not settings.telegram_webhook_secret:
+        log.warning("Telegram webhook not set: TELEGRAM_WEBHOOK_SECRET is empty")
+        return
+    try:
+        await rt.telegram.set_webhook(f"{settings.public_base_url}/webhooks/telegram")
+        log.info("Telegram webhook set to %s/webhooks/telegram", settings.public_base_url)
+    except Exception as exc:  # the service runs on; the operator sees why in the log
+        log.error("Telegram webhook could not be set: %s", exc)
+
+
+def describe(services: Services, rt: ChannelRuntime, host: str, port: int, telegram_polling: bool) -> list[str]:
+    settings = services.settings
+    local = f"http://{host}:{port}"
+    public = settings.public_base_url or local
+    lines = [
+        f"Asisten UMKM is running on {local}  (health: {local}/health)",
+        f"Base URL: {public}" + ("" if settings.public_base_url else "  (set PUBLIC_BASE_URL for real channels)"),
+        f"Database: {services.db.dialect}",
+    ]
+    if rt.whatsapp is not None:
+        lines.append(f"WhatsApp (Twilio): on. In the Twilio console set 'When a message comes in' to "
+                     f"POST {public}/webhooks/twilio and the status callback to {public}/webhooks/twilio/status")
+    else:
+        lines.append("WhatsApp (Twilio): off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM)")
+    if rt.telegram is not None:
+        how = "long polling (development)" if telegram_polling else f"webhook {public}/webhooks/telegram"
+        lines.append(f"Telegram: on, {how}. Open your bot in Telegram and say 'halo'.")
+    else:
+        lines.append("Telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)")
+    lines.append(f"Talk to the bot from a terminal: umkm-bot chat --user 6281234567890   (web pages: {local}/)")
+    return lines
 
 
 def register(group: click.Group) -> None:
     @group.command("run")
     @click.option("--host", default=None, help="Listen address (default UMKM_HOST or 127.0.0.1).")
     @click.option("--port", default=None, type=int, help="Port (default UMKM_PORT or 8000).")
-    def run(host: str | None, port: int | None) -> None:
-        """Run the service: webhooks, health and pages, on embedded defaults."""
+    @click.option("--telegram-polling", is_flag=True,
+                  help="Fetch Telegram updates with long polling instead of a webhook (development).")
+    @click.option("--no-sender", is_flag=True,
+                  help="Do not send from the outbox here (a separate `umkm-bot sender` does).")
+    def run(host: str | None, port: int | None, telegram_polling: bool, no_sender: bool) -> None:
+        """Run the service: webhooks, health, pages and the outbox sender, on embedded defaults."""
         services = build_services()
+        rt = runtime(services)
         settings = services.settings
         host, port = host or settings.host, port or settings.port
-        click.echo(f"Asisten UMKM is running on http://{host}:{port}  (health: /health)")
-        click.echo(f"Database: {services.db.dialect}. Talk to the bot from a terminal: umkm-bot chat --user 6281234567890")
-        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+        for line in describe(services, rt, host, port, telegram_polling):
+            click.echo(line)
+        asyncio.run(_serve(services, rt, host, port, telegram_polling, not no_sender))
+
+    async def _serve(services, rt, host, port, telegram_polling, sender) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        config = uvicorn.Config(create_app(services), host=host, port=port, log_level="info")
+        server = _Server(config, on_exit=lambda: loop.call_soon_threadsafe(stop.set))
+        workers = asyncio.create_task(run_workers(rt, stop, sender=sender, telegram_polling=telegram_polling,
+                                                  set_telegram_webhook=not telegram_polling))
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            await workers

@@ -8,14 +8,16 @@ first of all, since it needs fixing), in product order then pathway order.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import reminders
 from bot.clock import local, utcnow
-from bot.content import Content
+from bot.content import Content, content_check
 from bot.legality import classify, numbers
 from bot.legality import rules as legality_rules
 from storage.models import Owner
@@ -29,6 +31,8 @@ REGISTRATION_PERMITS = {
     "halal": ("halal_sd", "halal_reg"),
     "bpom": ("md", "notif", "tr"),
 }
+# The name of the legality pathway for the stalled-step reminder (one per owner, all products).
+REMINDER_PATHWAY = "legality"
 
 
 @dataclass
@@ -128,7 +132,9 @@ def add_product(session: Session, owner: Owner, name: str, decision: classify.De
     product.updated_at = now
     session.flush()
     ensure_steps(session, owner, product, content, now)
-    seed_from_registration(session, owner, content, now)
+    _seed(session, owner, now)
+    # A new (or re-classified) pathway starts the stalled-step clock; one already done ends it.
+    sync_reminders(session, content, owner.id, now, moved=True)
     return product
 
 
@@ -174,26 +180,38 @@ def ensure_owner_step(session: Session, owner: Owner, step_key: str, content: Co
 def seed_from_registration(session: Session, owner: Owner, content: Content, now: datetime | None = None) -> int:
     """Mark steps done that the owner said at registration they already have. Returns how many."""
     now = now or utcnow()
+    changed = _seed(session, owner, now)
+    if changed:
+        sync_reminders(session, content, owner.id, now, moved=True)
+    return len(changed)
+
+
+def _seed(session: Session, owner: Owner, now: datetime) -> list[PathwayStep]:
     wanted_steps = {step for permit in (owner.has_permits or []) for step in REGISTRATION_PERMITS.get(permit, ())}
-    changed = 0
+    changed = []
     for row in steps_of(session, owner):
         if row.step in wanted_steps and row.status == "belum":
             row.status = "selesai"
             row.source = "registration"
             row.completed_at = now
             row.updated_at = now
-            changed += 1
+            changed.append(row)
     return changed
 
 
 def set_status(row: PathwayStep, status: str, now: datetime | None = None, source: str = "owner",
                session: Session | None = None, content: Content | None = None) -> None:
-    """Change a step's status. With `session` and `content`, steps it requires are marked done as
-    well: a step being applied for, issued or rejected had its prerequisites met."""
+    """Change a step's status: the one place an owner's report changes the pathway.
+
+    With `session` and `content` (as the flow always calls it), steps it requires are marked done
+    as well (a step being applied for, issued or rejected had its prerequisites met), and the
+    reminders follow (`sync_reminders`). Without them only the row changes."""
     assert status in legality_rules.STATUSES, status
+    implied: list[PathwayStep] = []
     if session is not None and content is not None and status != "belum":
-        complete_requirements(session, row, content, now)
+        implied = complete_requirements(session, row, content, now)
     now = now or utcnow()
+    moved = row.status != status or bool(implied)
     row.status = status
     row.source = source
     row.updated_at = now
@@ -201,6 +219,8 @@ def set_status(row: PathwayStep, status: str, now: datetime | None = None, sourc
         row.started_at = now
     if status == "selesai":
         row.completed_at = now
+    if session is not None and content is not None:
+        sync_reminders(session, content, row.owner_id, now, changed=[row], moved=moved)
 
 
 def steps_for_kind(session: Session, owner: Owner, kind: str) -> list[PathwayStep]:
@@ -215,11 +235,14 @@ def record_permit(row: PathwayStep, check: numbers.NumberCheck, content: Content
     Steps it required are done too: a P-IRT is never issued without PKP and a label."""
     now = now or utcnow()
     issued = issued_on or today(now)
-    set_status(row, "selesai", now, source, session, content)
+    if issued_on is None and row.issued_on and check.canonical and check.canonical == row.number:
+        issued = row.issued_on  # the same permit reported again: it was not issued again today
     row.number = check.canonical or row.number
     row.issued_on = issued
     row.expires_on = numbers.expiry_date(row.permit_kind or "", issued, content, check.expiry_year)
     row.rejection_reason = None
+    # Last, so the renewal reminder set by set_status sees the new expiry.
+    set_status(row, "selesai", now, source, session, content)
     return row
 
 
@@ -252,6 +275,87 @@ def reject(row: PathwayStep, reason: str, now: datetime | None = None, session: 
     set_status(row, "ditolak", now, "owner", session, content)
     row.rejection_reason = reason.strip()[:2000]
     return row
+
+
+# --- reminders (bot/reminders.py) ---------------------------------------------------------------
+def sync_reminders(session: Session, content: Content, owner_id: int, now: datetime | None = None,
+                   changed: Sequence[PathwayStep] = (), moved: bool = False) -> None:
+    """Bring the owner's reminders in line with the pathway after a change. Idempotent.
+
+    - A changed step that is done with an expiry gets its renewal reminder (P-IRT 6 months,
+      cosmetics notification 3 months before: content/gmp/reminders.yaml), named by the step
+      (`ref="step:<id>"`), so recording the same permit again changes nothing and a new expiry
+      replaces the old reminder. Permits without a renewal rule, and ones already expired when
+      recorded (the owner has just been told), get none.
+    - While a step remains to be done or waited for, a status that `moved` restarts the
+      stalled-step clock (14 days, then at most monthly) for the step the owner is now on.
+    - When no step remains, the stalled-step reminder is cancelled.
+    """
+    now = now or utcnow()
+    for row in changed:
+        if renewal_reminded(row, content, today(now)):
+            if row.id is None:
+                session.flush()
+            reminders.schedule_permit_renewal(session, content, owner_id, row.permit_kind, row.expires_on,
+                                              ref=f"step:{row.id}", now=now)
+    owner = session.get(Owner, owner_id)
+    current = _stalled_candidate(session, owner, content, changed) if owner is not None else None
+    if current is None:
+        reminders.pathway_finished(session, owner_id, REMINDER_PATHWAY, now)
+    elif moved:
+        name = legality_rules.step(content, current.step).get("name") or current.step
+        label = {lang: str(legality_rules.lang_text(name, lang)).split(" (")[0] for lang in ("id", "en")}
+        reminders.note_pathway_progress(session, content, owner_id, REMINDER_PATHWAY, current.step,
+                                        step_label=label, at=now)
+
+
+@content_check
+def renewal_rules_agree(content: Content) -> list[str]:
+    """The renewal lead time lives in two files (legality steps.yaml `renew_before_months`, shown to
+    owners; gmp/reminders.yaml `permit_renewal`, used for the reminder): they must agree, and every
+    reminder rule must match a permit with an expiry, or it would never be scheduled."""
+    errors: list[str] = []
+    matched: set[str] = set()
+    for kind, info in legality_rules.permit_kinds(content).items():
+        found = reminders.permit_rule(content, kind)
+        if found is None:
+            continue
+        name, rule = found
+        matched.add(name)
+        if not info.get("validity_years"):
+            errors.append(f"gmp/reminders.yaml permit_renewal.{name}: permit kind {kind!r} has no validity_years "
+                          "in legality/steps.yaml, so no expiry is known and the reminder is never scheduled")
+        elif info.get("renew_before_months") != rule.get("months_before"):
+            errors.append(f"renewal lead time for {kind!r}: legality/steps.yaml renew_before_months="
+                          f"{info.get('renew_before_months')} but gmp/reminders.yaml permit_renewal.{name}."
+                          f"months_before={rule.get('months_before')}")
+    for name in (reminders.rules(content).get("permit_renewal") or {}):
+        if name not in matched:
+            errors.append(f"gmp/reminders.yaml permit_renewal.{name}: no permit_kind in legality/steps.yaml has "
+                          "this name or alias, so the reminder is never scheduled")
+    return errors
+
+
+def renewal_reminded(row: PathwayStep, content: Content, on: date) -> bool:
+    """Whether a done step gets a renewal reminder: its permit has a renewal rule (P-IRT,
+    cosmetics notification) and had not expired on `on`. The flow promises a reminder only then."""
+    return bool(row.status == "selesai" and row.expires_on and row.permit_kind and row.expires_on >= on
+                and reminders.permit_rule(content, row.permit_kind) is not None)
+
+
+def _stalled_candidate(session: Session, owner: Owner, content: Content,
+                       changed: Sequence[PathwayStep]) -> PathwayStep | None:
+    """The step a stalled-step reminder names: one just marked in progress or rejected, else the
+    next step to do, else the first one being waited for. None when every step is done."""
+    for row in changed:
+        if row.status in ("sedang", "ditolak"):
+            return row
+    nxt = next_step(session, owner, content)
+    if nxt.state == "todo":
+        return nxt.step
+    if nxt.state == "waiting":
+        return nxt.waiting[0]
+    return None
 
 
 def expiring_steps(session: Session, until: date, since: date | None = None) -> list[PathwayStep]:

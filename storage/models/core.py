@@ -20,7 +20,7 @@ class Owner(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(160))  # widened by the channels migration (WhatsApp BSUIDs)
     lang: Mapped[str] = mapped_column(String(2), default="id")
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -106,13 +106,14 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "status", "channel", "priority", "id"),
         Index("ix_outbox_owner", "owner_id", "id"),
+        Index("ix_outbox_address", "channel", "address", "id"),  # added by the channels migration
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(160))  # widened by the channels migration
     kind: Mapped[str] = mapped_column(String(16), default="reply")
     priority: Mapped[int] = mapped_column(Integer, default=0)  # lower goes first: replies 0, bulk 10
     text: Mapped[str] = mapped_column(Text, default="")
