@@ -21,15 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from storage.scratch import create_database, drop_database  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bot.channels import runtime  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
@@ -81,22 +80,6 @@ def run(db: Database, fake_url: str, data_dir: Path, messages: int, per_owner: i
             "cpu": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)}
 
 
-def scratch_postgres(admin_url: str) -> str:
-    name = f"umkm_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(admin_url: str, url: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1600)
@@ -122,7 +105,7 @@ def main() -> None:
         fake_url = fake.stdout.readline().strip()
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite:///{tmp}/bench.sqlite3" if kind == "sqlite" else scratch_postgres(admin_url)
+                url = f"sqlite:///{tmp}/bench.sqlite3" if kind == "sqlite" else create_database(admin_url, "umkm_bench")
                 db = Database(url)
                 db.migrate()
                 try:
@@ -130,7 +113,7 @@ def main() -> None:
                 finally:
                     db.dispose()
                     if kind == "postgres":
-                        drop_postgres(admin_url, url)
+                        drop_database(admin_url, url)
             rate = result["messages"] / result["elapsed"]
             steady = result["steady"]
             print(f"| {'SQLite' if kind == 'sqlite' else 'PostgreSQL'} | {result['messages']} "

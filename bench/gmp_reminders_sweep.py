@@ -16,12 +16,13 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from storage.scratch import scratch_database  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 09:00 in Jakarta: outside quiet hours
 
@@ -117,21 +118,8 @@ def main() -> None:
         if not args.sqlite_only:
             print("postgresql skipped: set TEST_POSTGRES_URL (make bench does)")
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"umkm_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run("postgresql", make_url(admin_url).set(database=name).render_as_string(hide_password=False),
-            args.owners, args.batch)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
+    with scratch_database(admin_url, "umkm_bench") as url:
+        run("postgresql", url, args.owners, args.batch)
 
 if __name__ == "__main__":
     main()

@@ -15,15 +15,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import time_machine  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from storage.scratch import create_database, drop_database  # noqa: E402
 
 from bot import locations  # noqa: E402
 from bot.cases import open_case  # noqa: E402
@@ -104,21 +102,6 @@ def run(db: Database, cases: int) -> dict:
     return figures
 
 
-def _postgres(admin_url: str):
-    name = f"umkm_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1000)
@@ -131,8 +114,8 @@ def main() -> None:
     admin = os.environ.get("TEST_POSTGRES_URL", "")
     if args.database in ("postgres", "both"):
         if admin:
-            url, drop = _postgres(admin)
-            targets.append(("PostgreSQL", url, drop))
+            url = create_database(admin, "umkm_bench")
+            targets.append(("PostgreSQL", url, lambda: drop_database(admin, url)))
         else:
             print("PostgreSQL skipped: TEST_POSTGRES_URL is not set")
     print(f"{MENTORS} mentors, {args.cases} cases")

@@ -9,24 +9,22 @@ each with its own owners, all in one process.
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.content import get_content  # noqa: E402
 from bot.messages import Inbound  # noqa: E402
 from bot.pipeline import handle  # noqa: E402
 from storage.db import Database  # noqa: E402
+from storage.scratch import scratch_database  # noqa: E402
 
 SCRIPT = ["halo", "1", "Siti Aminah", "Keripik Bu Siti", "makanan", "keripik singkong, sambal",
           "jaktim", "duren sawit", "1 5", "1"]
@@ -67,21 +65,6 @@ def run(db: Database, owners: int, workers: int) -> dict:
     }
 
 
-def _postgres(admin_url: str):
-    name = f"umkm_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owners", type=int, default=200)
@@ -91,23 +74,18 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     print(f"pipeline benchmark: {args.owners} owners x {len(SCRIPT)} messages, {args.workers} worker threads")
     for kind in kinds:
-        drop = None
-        if kind == "sqlite":
-            url = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-        else:
-            admin = os.environ.get("TEST_POSTGRES_URL")
-            if not admin:
-                print("postgres: skipped (set TEST_POSTGRES_URL, or run `make bench`)")
-                continue
-            url, drop = _postgres(admin)
-        db = Database(url)
-        db.migrate()
-        try:
-            r = run(db, args.owners, args.workers)
-        finally:
-            db.dispose()
-            if drop:
-                drop()
+        admin = os.environ.get("TEST_POSTGRES_URL")
+        if kind == "postgres" and not admin:
+            print("postgres: skipped (set TEST_POSTGRES_URL, or run `make bench`)")
+            continue
+        with (scratch_database(admin, "umkm_bench") if kind == "postgres"
+              else nullcontext(f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3")) as url:
+            db = Database(url)
+            db.migrate()
+            try:
+                r = run(db, args.owners, args.workers)
+            finally:
+                db.dispose()
         print(f"{kind:9s} {r['messages']} messages in {r['seconds']:.1f}s: {r['per_second']:.0f} msg/s, "
               f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
 

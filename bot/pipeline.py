@@ -78,8 +78,10 @@ def handle(inbound: Inbound, db: Database | None = None, content: Content | None
         owner.last_inbound_at = max(filter(None, [owner.last_inbound_at, inbound.received_at]))
         owner.unreachable_at = None
         route(turn)
-        _save(session, turn)
-        return turn.replies
+        erased_media = _save(session, turn)
+    if erased_media:
+        _erase_evidence(erased_media)
+    return turn.replies
 
 
 def lock_owner(session: Session, db: Database, inbound: Inbound) -> Owner:
@@ -208,14 +210,18 @@ def _fallback(turn: Turn, in_flow: bool) -> None:
         turn.say("common.not_understood_hint")
 
 
-def _save(session: Session, turn: Turn) -> None:
+def _save(session: Session, turn: Turn) -> list[str]:
+    """Write the turn; returns the owner's kept media files to erase once this commits."""
     inbound, owner, now = turn.inbound, turn.owner, utcnow()
     if turn.owner_deleted:
-        # Erase the owner and everything keyed to them; the farewell still goes out.
+        # Erase the owner and everything keyed to them (the database cascades); the farewell
+        # still goes out, addressed but no longer tied to anyone.
+        media = session.scalars(select(MessageLog.media).where(MessageLog.owner_id == owner.id,
+                                                               MessageLog.direction == "in")).all()
         session.delete(owner)
         session.flush()
         _enqueue(session, turn, owner_id=None, now=now)
-        return
+        return [item["url"] for items in media for item in items or [] if item.get("url")]
     state = turn.state
     state.data = turn.data
     state.history = turn.history
@@ -229,6 +235,16 @@ def _save(session: Session, turn: Turn) -> None:
         session.add(MessageLog(owner_id=owner.id, direction="out", text=reply.text, options=reply.options,
                                flow=state.flow, step=state.step, kind=reply.kind, created_at=now))
     _enqueue(session, turn, owner_id=owner.id, now=now)
+    return []
+
+
+def _erase_evidence(urls: list[str]) -> None:
+    from bot.channels.config import ChannelSettings
+    from bot.channels.evidence import erase
+    from bot.config import load_settings
+
+    root = ChannelSettings.from_env(load_settings()).evidence_dir
+    log.info("erased %d evidence files of a deleted owner", erase(root, urls))
 
 
 def _enqueue(session: Session, turn: Turn, owner_id: int | None, now) -> None:

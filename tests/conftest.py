@@ -5,17 +5,16 @@ migrated once; every test starts from empty tables.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from bot.content import get_content
 from storage.db import Database
 from storage.models import Base
+from storage.scratch import create_database, drop_database
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
@@ -23,20 +22,11 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 def _create_pg_database() -> str:
-    name = f"umkm_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return create_database(PG_ADMIN_URL, prefix="umkm_test")
 
 
 def _drop_pg_database(url: str) -> None:
-    name = make_url(url).database
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(PG_ADMIN_URL, url)
 
 
 @pytest.fixture(scope="session")

@@ -45,3 +45,17 @@ def save(root: Path, channel: str, message_id: str, index: int, content_type: st
     tmp.write_bytes(data)
     tmp.replace(path)
     return str(Path(root.name) / channel / path.name)
+
+
+def erase(root: Path, urls) -> int:
+    """Delete the kept files these message-log urls name (HAPUS DATA). Only files inside the
+    evidence folder are touched, whatever a url says. Returns how many were deleted."""
+    base = root.resolve()
+    deleted = 0
+    for url in urls:
+        path = (root.parent / url).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            continue
+        path.unlink()
+        deleted += 1
+    return deleted

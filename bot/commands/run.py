@@ -21,6 +21,7 @@ import uvicorn
 from uvicorn.server import HANDLED_SIGNALS
 
 from bot.app import create_app
+from bot.scheduler import build_scheduler
 from bot.channels import ChannelRuntime, runtime
 from bot.services import Services, build_services
 
@@ -119,15 +120,26 @@ def register(group: click.Group) -> None:
                   help="Fetch Telegram updates with long polling instead of a webhook (development).")
     @click.option("--no-sender", is_flag=True,
                   help="Do not send from the outbox here (a separate `umkm-bot sender` does).")
-    def run(host: str | None, port: int | None, telegram_polling: bool, no_sender: bool) -> None:
-        """Run the service: webhooks, health, pages and the outbox sender, on embedded defaults."""
+    @click.option("--no-scheduler", is_flag=True,
+                  help="Do not run reminders and other periodic jobs here (a separate `umkm-bot scheduler` does).")
+    def run(host: str | None, port: int | None, telegram_polling: bool, no_sender: bool, no_scheduler: bool) -> None:
+        """Run the service: webhooks, health, pages, the outbox sender and the scheduler, on embedded defaults."""
         services = build_services()
         rt = runtime(services)
         settings = services.settings
         host, port = host or settings.host, port or settings.port
         for line in describe(services, rt, host, port, telegram_polling):
             click.echo(line)
-        asyncio.run(_serve(services, rt, host, port, telegram_polling, not no_sender))
+        # One process is enough for a pilot: the periodic jobs run here too. Their sweeps claim
+        # rows with SKIP LOCKED, so a second process running them by mistake sends nothing twice.
+        scheduler = None if no_scheduler else build_scheduler(services, blocking=False)
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            asyncio.run(_serve(services, rt, host, port, telegram_polling, not no_sender))
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
 
     async def _serve(services, rt, host, port, telegram_polling, sender) -> None:
         stop = asyncio.Event()

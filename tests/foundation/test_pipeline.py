@@ -106,3 +106,29 @@ def test_synchronous_callers_get_replies_marked_sent(db, content):
     handle(_inbound("halo", synchronous=True), db=db, content=content)
     with db.session() as s:
         assert {o.status for o in s.scalars(select(OutboxMessage))} == {"sent"}
+
+
+def test_hapus_data_erases_kept_photos_too(db, content, tmp_path, monkeypatch):
+    """UU PDP: deleting an owner's data also deletes the photos they sent, not just the rows."""
+    from bot.messages import Media
+
+    monkeypatch.setenv("UMKM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("EVIDENCE_DIR", raising=False)
+    photo = tmp_path / "evidence" / "whatsapp" / "SM1-0.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"jpeg")
+    other = tmp_path / "evidence" / "whatsapp" / "SM2-0.jpg"
+    other.write_bytes(b"someone else's")
+    handle(_inbound("halo", "m1"), db=db, content=content)
+    handle(_inbound("1", "m2"), db=db, content=content)
+    handle(Inbound(channel="whatsapp", address="+6281200000001", message_id="m3",
+                   media=(Media(kind="image", url="evidence/whatsapp/SM1-0.jpg", content_type="image/jpeg"),)),
+           db=db, content=content)
+    handle(_inbound("hapus data", "m4"), db=db, content=content)
+    replies = handle(_inbound("ya", "m5"), db=db, content=content)
+    assert replies[0].text == content.t("global.delete_done")
+    assert not photo.exists()
+    assert other.exists()
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Owner)) == 0
+        assert s.scalar(select(func.count()).select_from(MessageLog)) == 0

@@ -20,10 +20,48 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _due_reminder(tmp_path) -> None:
+    """A registered owner whose self-check reminder fell due yesterday (while nothing ran)."""
+    from datetime import timedelta
+
+    from bot.clock import utcnow
+    from bot.reminders import schedule
+    from storage.db import Database
+    from storage.models import Owner
+
+    db = Database(f"sqlite:///{tmp_path / 'umkm.sqlite3'}")
+    db.migrate()
+    with db.session() as session:
+        owner = Owner(channel="telegram", address="777", lang="id", products=["keripik"], name="Siti",
+                      business_name="Warung Siti", sector="food", consent_at=utcnow(), registered_at=utcnow(),
+                      has_permits=[])
+        session.add(owner)
+        session.flush()
+        schedule(session, owner.id, "self_check", utcnow() - timedelta(days=1), "run-test-self-check",
+                 payload={"checklist": "cppb_irt"})
+    db.dispose()
+
+
+def _reminders_in_outbox(tmp_path) -> int:
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import OutboxMessage
+
+    db = Database(f"sqlite:///{tmp_path / 'umkm.sqlite3'}")
+    try:
+        with db.session() as session:
+            return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+    finally:
+        db.dispose()
+
+
 def test_run_serves_health_on_sqlite_without_tokens(tmp_path):
+    _due_reminder(tmp_path)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in TOKENS}
-    env.update(UMKM_DATA_DIR=str(tmp_path), UMKM_PORT=str(port))
+    # No quiet hours: this test may run at any time of day (quiet hours have their own tests).
+    env.update(UMKM_DATA_DIR=str(tmp_path), UMKM_PORT=str(port), QUIET_START_HOUR="0", QUIET_END_HOUR="0")
     process = subprocess.Popen([str(BIN), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -39,7 +77,12 @@ def test_run_serves_health_on_sqlite_without_tokens(tmp_path):
         body = response.json()
         assert body["database"] == "ok"
         assert body["channels"] == {"whatsapp": False, "telegram": False}
-        assert (tmp_path / "umkm.sqlite3").exists()
+        # The scheduler runs in the same process: the missed reminder reaches the outbox once.
+        deadline = time.monotonic() + 20
+        while _reminders_in_outbox(tmp_path) == 0:
+            assert time.monotonic() < deadline, "the reminder sweep did not run"
+            time.sleep(0.3)
+        assert _reminders_in_outbox(tmp_path) == 1
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)
