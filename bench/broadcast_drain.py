@@ -18,15 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bot import broadcasts  # noqa: E402
 from bot.channels import runtime  # noqa: E402
@@ -36,6 +35,7 @@ from bot.content import get_content  # noqa: E402
 from bot.services import build_services  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402
+from storage.scratch import create_database, drop_database  # noqa: E402
 from tests.broadcasts.factories import bulk_owners  # noqa: E402
 
 MESSAGE = "Halo {{ first_name or 'Bapak/Ibu' }}, ada Pelatihan GMP 72 jam gratis di {{ city }}. Balas DAFTAR untuk ikut."
@@ -71,21 +71,6 @@ def run(db: Database, fake_url: str, data_dir: Path, owners: int) -> dict:
             "rejected": after["rejected"] - before["rejected"]}
 
 
-def _postgres(admin_url: str):
-    name = f"umkm_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owners", type=int, default=1600)
@@ -106,7 +91,8 @@ def main() -> None:
                     if not admin:
                         print("postgres: skipped (TEST_POSTGRES_URL not set)")
                         continue
-                    url, cleanup = _postgres(admin)
+                    url = create_database(admin, "umkm_bench")
+                    cleanup = partial(drop_database, admin, url)
                 else:
                     url, cleanup = f"sqlite:///{tmp}/bench.sqlite3", (lambda: None)
                 db = Database(url)
