@@ -2,7 +2,7 @@
 
 Revision ID: broadcasts_0001
 Revises: 0001_foundation
-Tables of issue 7 only; FKs to the foundation's owners and outbox.
+Tables of issue 7 only; foreign keys to the foundation's owners table and to each other.
 """
 from alembic import op
 import sqlalchemy as sa
