@@ -105,7 +105,9 @@ def test_webhook_answers_before_the_turn_is_done(db, fake, tmp_path):
     gate = threading.Event()
 
     def slow_hook(session, inbound, content):
-        gate.wait(5)
+        # Held until the test has its answer: a webhook that waited for the turn would only
+        # answer after this gives up, with the turn's replies already in the outbox.
+        gate.wait(60)
         return None
 
     settings = make_settings(db.url, fake.url, tmp_path)
@@ -117,10 +119,8 @@ def test_webhook_answers_before_the_turn_is_done(db, fake, tmp_path):
     pipeline.INBOUND_HOOKS.append(slow_hook)
     try:
         _wait_for(lambda: server.started, 10, "uvicorn")
-        started = time.monotonic()
         response = _signed_post(f"http://127.0.0.1:{port}", _form("halo", "SM" + "3" * 32))
-        answered_in = time.monotonic() - started
-        assert response.status_code == 200 and answered_in < 1.0
+        assert response.status_code == 200
 
         def outbox_rows():
             with db.session() as s:
