@@ -1,0 +1,59 @@
+"""Scripted owners and dashboard users for the dashboard's tests: owners go through the real
+pipeline (bot.pipeline.handle), exactly as they would on WhatsApp."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.dashboard import auth
+from bot.messages import Inbound
+from bot.pipeline import handle
+from bot.services import Services
+
+AREAS = ["jakarta-pusat", "jakarta-utara", "jakarta-barat", "jakarta-selatan", "jakarta-timur", "kepulauan-seribu"]
+SECTORS = ["food", "cosmetics", "herbal", "other"]
+PERMITS = ["nib", "pirt", "bpom", "halal", "pkp"]
+PASSWORD = "a long test password"
+
+
+def say(db, content, address: str, text: str, channel: str = "whatsapp"):
+    return handle(Inbound(channel=channel, address=address, text=text, synchronous=True), db=db, content=content)
+
+
+def register_owner(db, content, address: str, name: str, business: str, sector: str = "food",
+                   products: str = "keripik singkong", area: str = "jakarta-barat", district: str = "kebon jeruk",
+                   permits: tuple[str, ...] = ()) -> None:
+    """Walk one owner through registration in the bot, answering by number like most owners do."""
+    answers = ["halo", "1", name, business, str(SECTORS.index(sector) + 1), products,
+               str(AREAS.index(area) + 1), district,
+               " ".join(str(PERMITS.index(p) + 1) for p in permits) if permits else "6", "1"]
+    for text in answers:
+        replies = say(db, content, address, text)
+    assert replies and "✅" in replies[-1].text, [r.text for r in replies]
+
+
+def make_services(db, content, data_dir: Path) -> Services:
+    settings = dataclasses.replace(load_settings(), database_url=db.url, data_dir=data_dir,
+                                   secret_key="test-secret-key-for-sessions")
+    return Services(settings=settings, db=db, content=content)
+
+
+def make_user(db, username: str, role: str, mentor_id: int | None = None, password: str = PASSWORD):
+    with db.session() as session:
+        user = auth.create_user(session, username, password, role, mentor_id)
+        return user.id
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    return CSRF_RE.search(html).group(1)
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    token = csrf_of(client.get("/dash/login").text)
+    return client.post("/dash/login", data={"username": username, "password": password, "csrf_token": token},
+                       follow_redirects=False)
