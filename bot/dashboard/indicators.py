@@ -134,6 +134,9 @@ def _registrations(session: Session, content: Content, result: Indicators, owner
         sector_table.rows.append([sector, by_sector.get(sector, 0) + (sum(
             v for k, v in by_sector.items() if k not in SECTORS) if sector == "other" else 0)])
     result.figures["registered"] = sum(by_area.values())
+    result.figures["registered_before"] = session.scalar(
+        select(func.count(Owner.id)).where(*owner_filter, Owner.registered_at.is_not(None),
+                                           Owner.registered_at < since)) or 0
     result.figures["new_this_period"] = table.rows[-1][1] if table.rows else 0
 
 

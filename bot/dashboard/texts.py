@@ -18,7 +18,7 @@ from bot.content import LANGS, Content, ContentError, _flatten, content_check, l
 
 DEFAULT = "id"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-# _('x.y') in templates, text(request, "x.y") / texts.text("x.y") in Python. A key built from
+# _(<key>) in templates, text(request, <key>) or texts.text(<key>) in Python. A key built from
 # pieces (_('stage.' ~ s)) is not a literal and is left to the page tests.
 _TEMPLATE_KEY = re.compile(r"""\b_\(\s*['"]([a-z0-9_]+(?:\.[a-z0-9_]+)+)['"]\s*[,)]""")
 _PY_KEY = re.compile(r"""\btext\((?:\s*request\s*,)?\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']\s*[,)]""")

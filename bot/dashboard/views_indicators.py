@@ -20,8 +20,11 @@ except ImportError:  # pragma: no cover - before the GMP area is merged
     gmp_rules = None  # type: ignore[assignment]
 
 
-def _pct(value) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+def _pct(value, lang: str = "id") -> str:
+    if value is None:
+        return "–"
+    shown = f"{value * 100:.1f}%"
+    return shown.replace(".", ",") if lang == "id" else shown
 
 
 def labelled(request: Request, services: Services, ind: Indicators) -> dict[str, list[list]]:
@@ -50,11 +53,11 @@ def labelled(request: Request, services: Services, ind: Indicators) -> dict[str,
             elif slug == "registrations_by_sector":
                 row[0] = text(request, f"sector.{row[0]}")
             elif slug == "legality_funnel":
-                row[0], row[2] = text(request, f"stage.{row[0]}"), _pct(row[2])
+                row[0], row[2] = text(request, f"stage.{row[0]}"), _pct(row[2], lang)
             elif slug == "permits_by_type":
                 row[0] = text(request, f"permit.{row[0]}")
             elif slug == "gmp_compliance":
-                row[2] = _pct(row[2])
+                row[2] = _pct(row[2], lang)
             elif slug == "gmp_findings":
                 row[0] = finding(row[0], row[1])
                 row[2] = text(request, f"severity.{row[2]}") if row[2] in ("critical", "serious", "major", "minor") else row[2]
@@ -66,32 +69,34 @@ def labelled(request: Request, services: Services, ind: Indicators) -> dict[str,
 
 
 def draw(request: Request, ind: Indicators, rows: dict[str, list[list]]) -> dict:
-    t = lambda key, **kw: text(request, key, **kw)  # noqa: E731
     over_time = ind.tables["registrations_over_time"].rows
     labels = [r[0] for r in over_time]
-    series = [(t("ind.col_total"), [r[1] for r in over_time])]
-    series += [(t(f"sector.{s}"), [r[2 + i] for r in over_time]) for i, s in enumerate(SECTORS)
-               if any(r[2 + i] for r in over_time)]
+    by_sector = [(text(request, f"sector.{s}"), [r[2 + i] for r in over_time]) for i, s in enumerate(SECTORS)]
+    running, cumulative = ind.figures.get("registered_before", 0), []
+    for r in over_time:
+        running += r[1]
+        cumulative.append(running)
     funnel = ind.tables["legality_funnel"].rows
     first = funnel[0][1] if funnel else 0
     return {
-        "registrations": charts.line(labels, series, t("ind.chart_registrations")),
-        "by_area": charts.hbar([(r[0], r[1]) for r in rows["registrations_by_area"]], t("ind.chart_by_area")),
-        "by_sector": charts.hbar([(r[0], r[1]) for r in rows["registrations_by_sector"]], t("ind.chart_by_sector"),
+        "registrations": charts.stacked(labels, by_sector, text(request, "ind.chart_registrations")),
+        "cumulative": charts.line(labels, [(text(request, "ind.col_total"), cumulative)], text(request, "ind.chart_cumulative")),
+        "by_area": charts.hbar([(r[0], r[1]) for r in rows["registrations_by_area"]], text(request, "ind.chart_by_area")),
+        "by_sector": charts.hbar([(r[0], r[1]) for r in rows["registrations_by_sector"]], text(request, "ind.chart_by_sector"),
                                  color=charts.PALETTE[1]),
-        "funnel": charts.hbar([(r[0], r[1]) for r in rows["legality_funnel"]], t("ind.chart_funnel"),
+        "funnel": charts.hbar([(r[0], r[1]) for r in rows["legality_funnel"]], text(request, "ind.chart_funnel"),
                               max_value=first or 1, notes=[f"{r[1]} ({r[2]})" for r in rows["legality_funnel"]]),
-        "permits": charts.hbar([(r[0], r[1]) for r in rows["permits_by_type"]], t("ind.chart_permits"),
+        "permits": charts.hbar([(r[0], r[1]) for r in rows["permits_by_type"]], text(request, "ind.chart_permits"),
                                color=charts.PALETTE[2]),
-        "gmp_share": charts.gauge(ind.figures.get("gmp_share"), t("ind.gmp_share")),
-        "gmp_levels": charts.vbar([(r[0], r[1]) for r in rows["gmp_levels"]], t("ind.chart_gmp_levels"),
+        "gmp_share": charts.gauge(ind.figures.get("gmp_share"), text(request, "ind.gmp_share")),
+        "gmp_levels": charts.vbar([(r[0], r[1]) for r in rows["gmp_levels"]], text(request, "ind.chart_gmp_levels"),
                                   color=charts.PALETTE[0]),
         "gmp_findings": charts.hbar([(str(r[0])[:48], r[3]) for r in rows["gmp_findings"]],
-                                    t("ind.chart_gmp_findings"), color=charts.PALETTE[3]),
+                                    text(request, "ind.chart_gmp_findings"), color=charts.PALETTE[3]),
         "mentor_take": charts.hbar([(r[0], r[3] or 0) for r in rows["mentor_performance"] if r[1]],
-                                   t("ind.chart_hours_to_take"), unit=t("unit.hours_short"), color=charts.PALETTE[4]),
-        "satisfaction": charts.gauge(ind.figures.get("satisfaction_index"), t("ind.satisfaction_index")),
-        "ratings": charts.vbar([(str(r[0]), r[1]) for r in rows["satisfaction"]], t("ind.chart_ratings"),
+                                   text(request, "ind.chart_hours_to_take"), unit=text(request, "unit.hours_short"), color=charts.PALETTE[4]),
+        "satisfaction": charts.gauge(ind.figures.get("satisfaction_index"), text(request, "ind.satisfaction_index")),
+        "ratings": charts.vbar([(str(r[0]), r[1]) for r in rows["satisfaction"]], text(request, "ind.chart_ratings"),
                                color=charts.PALETTE[1]),
     }
 
@@ -116,7 +121,8 @@ def routes(services: Services) -> list:
         ind = await db_call(_compute, area, period)
         rows = labelled(request, services, ind)
         return render(request, "indicators.html", ind=ind, rows=rows, charts=draw(request, ind, rows),
-                      areas=locations.areas(content), pct=_pct)
+                      areas=locations.areas(content),
+                      pct=lambda value: _pct(value, lang_of(request)))
 
     @page("admin", "staff")
     async def indicators_csv(request: Request) -> Response:
