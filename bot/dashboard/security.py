@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -93,6 +94,8 @@ class CSRFMiddleware:
             if content_type.startswith("application/x-www-form-urlencoded"):
                 values = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [""]
                 sent = values[0]
+            elif content_type.startswith("multipart/form-data"):  # file uploads (the roster CSV)
+                sent = await _multipart_field(scope, body, CSRF_FIELD)
         if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
             await PlainTextResponse("CSRF token missing or wrong: reload the page and try again.",
                                     status_code=403)(scope, receive, send)
@@ -108,6 +111,25 @@ class CSRFMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
+    """One text field of a multipart body, parsed by Starlette from the buffered bytes."""
+    sent = False
+
+    async def once() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(scope, once).form() as form:
+            value = form.get(name)
+            return value if isinstance(value, str) else ""
+    except Exception:  # a malformed body carries no valid token
+        return ""
 
 
 class SecurityHeadersMiddleware:

@@ -50,7 +50,11 @@ def routes(services: Services) -> list:
                 OutboxMessage.status != "sent").order_by(OutboxMessage.id.desc()).limit(HISTORY)).all()
             items = [{"who": "me" if m.direction == "in" else "bot", "text": m.text, "options": m.options or [],
                       "at": m.created_at} for m in logged]
-            items += [{"who": "bot", "text": m.text, "options": m.options or [], "at": m.created_at} for m in later]
+            # Messages written by other areas (a mentor's relay) are usually in the message log as
+            # well; show those once.
+            logged_texts = {m.text for m in logged if m.direction == "out"}
+            items += [{"who": "bot", "text": m.text, "options": m.options or [], "at": m.created_at}
+                      for m in later if m.text not in logged_texts]
             items.sort(key=lambda item: item["at"])
             last = session.scalar(select(OutboxMessage.id).where(
                 OutboxMessage.channel == DEMO_CHANNEL, OutboxMessage.address == address)

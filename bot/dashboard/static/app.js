@@ -142,3 +142,9 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 })();
+
+// On a phone the menu scrolls sideways: bring the current page's item into view.
+(function () {
+  var current = document.querySelector("nav.main [aria-current]");
+  if (current && current.scrollIntoView) { current.scrollIntoView({ block: "nearest", inline: "center" }); }
+})();
