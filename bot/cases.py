@@ -1,15 +1,37 @@
-"""Mentor cases (tickets): how any flow asks for a human.
+"""Mentor cases (tickets): how any flow asks for a human, and the pipeline's two handoff hooks.
 
 `open_case` is the one way in. An owner has at most one open case per topic, so asking twice, or
-a second critical finding, adds to the case instead of opening another.
+a second critical finding, adds to the case instead of opening another. A new case carries the
+reason, a priority, the owner's last messages and profile, and whatever the `@case_context`
+providers add (the legality pathway status, ...); it is routed to mentors at once
+(bot/handoff/routing.py).
+
+Topics in use: asked, complaint, misunderstood, media, permit_rejected:<permit>, gmp_critical.
+Priority: 1 urgent, 2 normal, 3 low.
+
+The pipeline calls two hooks from here (bot/pipeline.py, INBOUND_HOOKS and RELAY_HOOKS):
+- `mentor_inbound`: a message from an address in the mentor roster goes to the mentor chat;
+- `relay`: while a mentor holds the owner's case, the owner's messages go to that mentor and the
+  bot says nothing (global words were already handled before this hook).
 """
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING, Callable
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from storage.models import MessageLog, Owner, Ticket, TicketEvent
+from bot.content import Content, get_content
+from bot.messages import Inbound, Reply
+from storage.models import InboundMessage, MessageLog, OutboxMessage, Owner, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from bot.turn import Turn
+
+log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("open", "taken")
 CONTEXT_MESSAGES = 10
@@ -46,9 +68,34 @@ def recent_messages(session: Session, owner: Owner, limit: int = CONTEXT_MESSAGE
     ]
 
 
+# Other areas add to a new case's context: `@case_context` on a function (session, owner) -> dict,
+# e.g. the legality pathway returning {"pathway": {"NIB": "done", "P-IRT": "in progress"}}.
+CaseContextProvider = Callable[[Session, Owner], dict]
+CONTEXT_PROVIDERS: list[CaseContextProvider] = []
+
+
+def case_context(func: CaseContextProvider) -> CaseContextProvider:
+    CONTEXT_PROVIDERS.append(func)
+    return func
+
+
+def _provided_context(session: Session, owner: Owner) -> dict:
+    extra: dict = {}
+    for provider in CONTEXT_PROVIDERS:
+        try:
+            with session.begin_nested():  # a broken provider must not stop the case from opening
+                extra.update(provider(session, owner) or {})
+        except Exception:
+            log.exception("case context provider %s failed for owner %s", provider.__name__, owner.id)
+    return extra
+
+
 def open_case(session: Session, owner: Owner, topic: str, reason: str, priority: int = 2,
-              context: dict | None = None, actor: str = "bot") -> tuple[Ticket, bool]:
-    """Open a case, or add to the open one on the same topic. Returns (ticket, created)."""
+              context: dict | None = None, actor: str = "bot", content: Content | None = None,
+              route: bool = True) -> tuple[Ticket, bool]:
+    """Open a case, or add to the open one on the same topic. Returns (ticket, created).
+
+    A new case is routed to mentors in the same transaction (they get an outbox message)."""
     existing = open_case_for(session, owner, topic)
     if existing is not None:
         existing.priority = min(existing.priority, priority)
@@ -63,6 +110,7 @@ def open_case(session: Session, owner: Owner, topic: str, reason: str, priority:
         context={
             "owner": owner_snapshot(owner),
             "last_messages": recent_messages(session, owner),
+            **_provided_context(session, owner),
             **(context or {}),
         },
         created_at=utcnow(),
@@ -70,4 +118,89 @@ def open_case(session: Session, owner: Owner, topic: str, reason: str, priority:
     session.add(ticket)
     session.add(TicketEvent(ticket=ticket, actor=actor, action="opened", note=reason[:1000]))
     session.flush()
+    if route:
+        from bot.handoff.routing import route_case
+
+        route_case(session, content or get_content(), ticket, owner)
     return ticket, True
+
+
+def request_mentor(turn: "Turn", topic: str, reason: str, priority: int = 2, context: dict | None = None) -> Ticket:
+    """For flows: open (or join) a case and tell the owner a mentor will reply, and roughly when.
+
+    E.g. the legality flow on a rejected permit:
+        request_mentor(turn, "permit_rejected:pirt", "P-IRT rejected: label incomplete", priority=1)
+    and the GMP check on a critical finding:
+        request_mentor(turn, "gmp_critical", "Critical: no hand-washing facility", priority=1)
+    The owner is told once per case; a repeat adds to the open case."""
+    ticket, created = open_case(turn.session, turn.owner, topic, reason, priority=priority, context=context,
+                                content=turn.content)
+    turn.say("handoff.opened_by_bot" if created else "handoff.added_to_case")
+    return ticket
+
+
+# --- the pipeline's hooks ------------------------------------------------------------------------
+def relay(turn: "Turn") -> bool:
+    """While a mentor holds one of the owner's cases, pass the owner's message on and stay quiet."""
+    from bot.handoff.actions import relay_from_owner
+
+    media = [{"kind": m.kind, "url": m.url, "content_type": m.content_type} for m in turn.inbound.media]
+    return relay_from_owner(turn.session, turn.content, turn.owner, turn.text, media, turn.now)
+
+
+def open_for_media(turn: "Turn") -> bool:
+    """A voice note or photo the bot cannot read, outside a step that wants one: a mentor looks at it.
+
+    Only for owners who agreed to data storage (a case keeps their data). False: not handled."""
+    if turn.owner.consent_at is None:
+        return False
+    kinds = sorted({m.kind for m in turn.inbound.media})
+    urls = [m.url for m in turn.inbound.media if m.url]
+    reason = f"The owner sent {', '.join(kinds)} the bot cannot read: {' '.join(urls)}".strip()
+    _ticket, created = open_case(turn.session, turn.owner, topic="media", reason=reason, actor="owner",
+                                 content=turn.content, context={"media": urls})
+    turn.say("handoff.media_opened" if created else "handoff.media_added")
+    return True
+
+
+def _first_delivery(session: Session, inbound: Inbound) -> bool:
+    if not inbound.message_id:
+        return True
+    seen = session.scalar(select(InboundMessage.id).where(InboundMessage.channel == inbound.channel,
+                                                          InboundMessage.message_id == inbound.message_id))
+    if seen is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(InboundMessage(channel=inbound.channel, message_id=inbound.message_id,
+                                       received_at=inbound.received_at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list[Reply] | None:
+    """A message from a mentor's own chat goes to the mentor chat, not the owner dialogue.
+
+    Replies go to the outbox like the pipeline's (already "sent" for synchronous callers)."""
+    from bot.handoff.mentor_chat import handle_mentor_message
+    from bot.handoff.roster import mentor_by_address
+
+    mentor = mentor_by_address(session, inbound.channel, inbound.address, active_only=False)
+    if mentor is None:
+        return None
+    if not _first_delivery(session, inbound):
+        log.info("duplicate mentor message dropped mentor=%s", mentor.id)
+        return []
+    media = [{"kind": m.kind, "url": m.url} for m in inbound.media]
+    text = inbound.payload or inbound.text
+    replies = handle_mentor_message(session, content, mentor, text, media, inbound.received_at)
+    now = utcnow()
+    for reply in replies:
+        session.add(OutboxMessage(
+            owner_id=None, channel=inbound.channel, address=inbound.address, kind=reply.kind, priority=0,
+            text=reply.text, options=reply.options, template_vars=reply.template_vars,
+            status="sent" if inbound.synchronous else "pending",
+            sent_at=now if inbound.synchronous else None, created_at=now,
+        ))
+    return replies

@@ -7,7 +7,8 @@
 2. Drop a duplicate provider message id (a redelivered webhook) without answering.
 3. Load the conversation state and route the message, in this order:
    a. inbound hooks (e.g. a mentor writing from the mentor chat) - see `INBOUND_HOOKS`;
-   b. media without text: to a step that takes photos, else a kind answer and the mentor offer;
+   b. media without text: to the mentor holding the owner's case, else to a step that takes
+      photos, else a mentor case (owners who agreed to data storage) or a kind answer;
    c. global words (MENU, KEMBALI/0, BATAL, BANTUAN, BAHASA, DATA SAYA, HAPUS DATA, BERHENTI, MULAI);
    d. the answer to a short question a global word asked (which language? really delete?);
    e. an open human handoff: while a mentor has taken the owner's case, the bot stays quiet;
@@ -28,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import cases
 from bot import globals as global_words
 from bot.cases import open_case
 from bot.clock import utcnow
@@ -47,11 +49,11 @@ PRIORITY = {"reply": 0, "relay": 0, "alert": 1, "reminder": 10, "broadcast": 20}
 # Hooks that may take a message before the owner dialogue (mentor chat, ...). Each gets the
 # session and the inbound message and returns replies to the sender, or None to pass.
 InboundHook = Callable[[Session, Inbound, Content], "list[Reply] | None"]
-INBOUND_HOOKS: list[InboundHook] = []
+INBOUND_HOOKS: list[InboundHook] = [cases.mentor_inbound]
 
 # Hook for an open human handoff: returns True when a mentor has the owner (message relayed).
 RelayHook = Callable[[Turn], bool]
-RELAY_HOOKS: list[RelayHook] = []
+RELAY_HOOKS: list[RelayHook] = [cases.relay]
 
 
 def handle(inbound: Inbound, db: Database | None = None, content: Content | None = None) -> list[Reply]:
@@ -121,11 +123,13 @@ def route(turn: Turn) -> None:
     flow = get_flow(state.flow)
     step = flow.steps.get(state.step) if flow and state.step else None
 
-    # b. media without text
+    # b. media without text (a mentor holding the owner's case sees it first)
     if turn.inbound.media and not turn.text:
+        if any(hook(turn) for hook in RELAY_HOOKS):
+            return
         if step is not None and step.accepts_media:
             _run_step(turn, step)
-        else:
+        elif not cases.open_for_media(turn):
             _answer_media(turn)
         return
     if not turn.norm:
@@ -200,7 +204,8 @@ def _fallback(turn: Turn, in_flow: bool) -> None:
     if state.misses >= MISSES_BEFORE_MENTOR and turn.owner.consent_at is not None:
         state.misses = 0
         open_case(turn.session, turn.owner, topic="misunderstood",
-                  reason=f"The bot did not understand twice in a row; last message: {turn.text[:300]}")
+                  reason=f"The bot did not understand twice in a row; last message: {turn.text[:300]}",
+                  content=turn.content)
         turn.say("common.misunderstood_twice")
         return
     turn.say("common.question_unknown" if turn.looks_like_question() else "common.not_understood")

@@ -18,6 +18,9 @@ Format (one conversation per file; `dialogues:` may hold several):
       - owner: "1"
         bot_count: 1                # only count the replies
       - expect: {owner: {name: Siti Aminah}, case: {topic: asked}}   # see EXPECT
+      - mentor: "/ambil 1"          # a message from a mentor's own chat, through the same pipeline
+        by: "900000001"             # entry (channel telegram unless `channel:` says otherwise)
+        bot: [{contains: ["#1"]}]
 
 Areas add their own setup and expectation kinds to SETUP and EXPECT.
 """
@@ -56,13 +59,15 @@ class Conversation:
     lang: str
     counter: int = 0
 
-    def send(self, text: str = "", media: list[str] | None = None, message_id: str | None = None) -> list[Reply]:
+    def send(self, text: str = "", media: list[str] | None = None, message_id: str | None = None,
+             channel: str | None = None, user: str | None = None) -> list[Reply]:
         self.counter += 1
+        channel, user = channel or self.channel, user or self.user
         inbound = Inbound(
-            channel=self.channel, address=self.user, text=text,
+            channel=channel, address=user, text=text,
             media=tuple(Media(kind=kind, url=f"https://media.example.test/{self.counter}", content_type=f"{kind}/x")
                         for kind in media or []),
-            message_id=message_id if message_id is not None else f"dlg-{self.user}-{self.counter}",
+            message_id=message_id if message_id is not None else f"dlg-{user}-{self.counter}",
             received_at=utcnow(), lang_hint=self.lang, synchronous=True,
         )
         return handle(inbound, db=self.db, content=self.content)
@@ -181,9 +186,13 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
             where = f"{dialogue.get('name', '?')} turn {number}"
             if "wait" in turn:
                 traveller.shift(parse_duration(turn["wait"]))
-            if "owner" in turn or "media" in turn:
-                replies = conv.send(str(turn.get("owner", "")), media=turn.get("media") and [turn["media"]],
-                                    message_id=turn.get("message_id"))
+            if "owner" in turn or "media" in turn or "mentor" in turn:
+                if "mentor" in turn:
+                    replies = conv.send(str(turn["mentor"]), channel=turn.get("channel", "telegram"),
+                                        user=str(turn["by"]), message_id=turn.get("message_id"))
+                else:
+                    replies = conv.send(str(turn.get("owner", "")), media=turn.get("media") and [turn["media"]],
+                                        message_id=turn.get("message_id"))
                 if "bot" in turn:
                     expected = turn["bot"] or []
                     shown = "\n---\n".join(r.text for r in replies)
@@ -198,3 +207,7 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
                     assert len(replies) == turn["bot_count"], f"{where}: got {len(replies)} replies"
             for kind, spec in (turn.get("expect") or {}).items():
                 EXPECT[kind](conv, spec)
+
+
+# Areas' own setup and expectation kinds (imported last: they register into the tables above).
+import tests.handoff.dialogue_kinds  # noqa: E402,F401
