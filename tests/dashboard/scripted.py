@@ -57,3 +57,32 @@ def sign_in(client, username: str, password: str = PASSWORD):
     token = csrf_of(client.get("/dash/login").text)
     return client.post("/dash/login", data={"username": username, "password": password, "csrf_token": token},
                        follow_redirects=False)
+
+
+REPO = Path(__file__).resolve().parent.parent.parent
+DEMO_ROSTER = REPO / "content" / "handoff" / "demo_mentors.csv"
+
+
+def load_demo_roster(db, content) -> dict[str, int]:
+    """The handoff area's demo roster (13 mentors and supervisors); returns mentor ids by code."""
+    from sqlalchemy import select
+
+    from bot.handoff.roster import import_roster
+    from storage.models.handoff import Mentor
+
+    with db.session() as session:
+        report = import_roster(session, DEMO_ROSTER.read_text(encoding="utf-8"), content)
+        assert report.ok, report.errors
+        return {m.code: m.id for m in session.scalars(select(Mentor))}
+
+
+def ask_for_mentor(db, content, address: str) -> int:
+    """A registered owner asks for a mentor in the bot; returns the case id."""
+    from sqlalchemy import select
+
+    from storage.models import Owner, Ticket
+
+    say(db, content, address, "mau bicara dengan pendamping")
+    with db.session() as session:
+        owner_id = session.scalar(select(Owner.id).where(Owner.address == address))
+        return session.scalar(select(Ticket.id).where(Ticket.owner_id == owner_id).order_by(Ticket.id.desc()))

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.dashboard.scripted import make_user, register_owner
+from tests.dashboard.scripted import ask_for_mentor, load_demo_roster, make_user, register_owner
 from tests.web.conftest import shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -68,3 +68,30 @@ def test_indicators_change_after_a_scripted_set_of_owners(new_page, db, content,
         page.locator("#card-funnel a.csv").click()
     lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
     assert lines[0].startswith("Tahap,") and lines[1].startswith("Terdaftar,2,")
+
+
+def test_mentor_takes_and_resolves_a_case_on_a_phone(new_page, db, content, artifacts_dir, request):
+    ids = load_demo_roster(db, content)
+    register_owner(db, content, "+628120000011", "Siti Aminah", "Keripik Bu Siti")
+    case_id = ask_for_mentor(db, content, "+628120000011")
+    make_user(db, "budi", "mentor", ids["JO-0001"])
+    page = new_page(phone=True)
+    sign_in(page, "budi")
+    expect(page).to_have_url(re.compile(r"/dash/cases$"))
+    page.get_by_role("link", name="Antrian wilayah").click()
+    page.locator(f"a.case-link[href='/dash/cases/{case_id}']").click()
+    expect(page.locator(".conversation")).to_contain_text("mau bicara dengan pendamping")
+    page.click("#take")
+    expect(page.locator(".ok")).to_contain_text("sudah Anda ambil")
+    expect(page.locator("#case-status")).to_have_text("Ditangani")
+    page.fill("form[action$='/reply'] textarea", "Halo Bu Siti, saya Budi. Untuk keripik, izinnya P-IRT.")
+    page.click("#reply")
+    expect(page.locator(".ok")).to_contain_text("Balasan terkirim")
+    shot(page, artifacts_dir, "case-taken-phone", request)
+    page.fill("form[action$='/resolve'] textarea", "Sudah dijelaskan langkah P-IRT dan PKP.")
+    page.click("#resolve")
+    expect(page.locator("#case-status")).to_have_text("Selesai")
+    expect(page.locator("#events")).to_contain_text("diselesaikan")
+    shot(page, artifacts_dir, "case-resolved-phone", request)
+    page.goto("/dash/cases?tab=mine")
+    expect(page.locator("#case-list")).to_contain_text("Belum ada kasus")

@@ -148,3 +148,7 @@
   var current = document.querySelector("nav.main [aria-current]");
   if (current && current.scrollIntoView) { current.scrollIntoView({ block: "nearest", inline: "center" }); }
 })();
+
+(function () {
+  document.querySelectorAll(".conversation").forEach(function (box) { box.scrollTop = box.scrollHeight; });
+})();
