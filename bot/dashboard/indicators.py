@@ -8,8 +8,9 @@ figure can be narrowed to one city area. Demo owners from the web chat are left 
 - permits by type (what owners hold, from their own answers);
 - GMP compliance: the share of checked facilities whose latest completed self-check meets the
   standard (content/web/indicators.yaml), the level distribution, the most common findings;
-- mentor performance: cases taken and resolved, median hours to take and to resolve, SLA breaches
-  (a case the SLA clock had to remind or escalate);
+- mentor performance: cases taken and resolved, median working hours (the handoff area's working
+  calendar: office hours, weekends and holidays excluded, as the SLA counts them) from opening to
+  taken and to resolved, SLA breaches (a case the SLA clock had to remind or escalate);
 - satisfaction: the IKEPU-like index from case ratings (mean x 100 / scale maximum).
 """
 from __future__ import annotations
@@ -32,10 +33,8 @@ try:
     from storage.models.gmp import GmpAnswer, GmpCheck
 except ImportError:  # pragma: no cover - before the GMP area is merged
     GmpAnswer = GmpCheck = None  # type: ignore[assignment,misc]
-try:
-    from storage.models.handoff import CaseRouting, Mentor
-except ImportError:  # pragma: no cover - before the handoff area is merged
-    CaseRouting = Mentor = None  # type: ignore[assignment,misc]
+from bot.handoff.workhours import WorkingCalendar
+from storage.models.handoff import CaseRouting, Mentor
 
 SETTINGS_FILE = "web/indicators.yaml"
 
@@ -72,7 +71,7 @@ def compute(session: Session, content: Content, area: str = "", period: str = "w
     _registrations(session, content, result, owner_filter, now)
     _legality(session, result, owner_filter)
     _gmp(session, content, result, owner_filter)
-    _mentors(session, result, owner_filter)
+    _mentors(session, content, result, owner_filter)
     _satisfaction(session, content, result, owner_filter)
     return result
 
@@ -205,39 +204,35 @@ def _gmp(session: Session, content: Content, result: Indicators, owner_filter) -
 
 
 # --- mentors -------------------------------------------------------------------------------------
-def _hours(delta: timedelta) -> float:
-    return delta.total_seconds() / 3600
-
-
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def _mentors(session: Session, result: Indicators, owner_filter) -> None:
+def _mentors(session: Session, content: Content, result: Indicators, owner_filter) -> None:
+    calendar = WorkingCalendar.from_content(content)
     query = select(Ticket).join(Owner, Owner.id == Ticket.owner_id).where(*owner_filter)
     tickets = session.scalars(query).all()
     breached: set[int] = set()
-    if CaseRouting is not None and tickets:
+    if tickets:
         breached = set(session.scalars(
             select(CaseRouting.ticket_id).where(
                 CaseRouting.ticket_id.in_([t.id for t in tickets]),
                 (CaseRouting.reminded_at.is_not(None)) | (CaseRouting.escalated_at.is_not(None)))
         ).all())
     names: dict[int, str] = {}
-    if Mentor is not None:
-        ids = {t.mentor_id for t in tickets if t.mentor_id}
-        if ids:
-            names = {m.id: m.name for m in session.scalars(select(Mentor).where(Mentor.id.in_(ids)))}
+    ids = {t.mentor_id for t in tickets if t.mentor_id}
+    if ids:
+        names = {m.id: m.name for m in session.scalars(select(Mentor).where(Mentor.id.in_(ids)))}
     per: dict[int | None, dict[str, list]] = defaultdict(lambda: {"take": [], "resolve": [], "taken": [],
                                                                     "resolved": [], "breaches": []})
     for ticket in tickets:
         row = per[ticket.mentor_id]
         if ticket.taken_at:
             row["taken"].append(ticket.id)
-            row["take"].append(_hours(ticket.taken_at - ticket.created_at))
+            row["take"].append(calendar.working_hours_between(ticket.created_at, ticket.taken_at))
         if ticket.resolved_at:
             row["resolved"].append(ticket.id)
-            row["resolve"].append(_hours(ticket.resolved_at - ticket.created_at))
+            row["resolve"].append(calendar.working_hours_between(ticket.created_at, ticket.resolved_at))
         if ticket.id in breached:
             row["breaches"].append(ticket.id)
     table = result.add(Table("mentor_performance", ["ind.col_mentor", "ind.col_taken", "ind.col_resolved",

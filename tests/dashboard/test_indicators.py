@@ -75,7 +75,9 @@ def test_mentor_times_and_satisfaction_index_from_cases(db, content, clock):
         ])
     with db.session() as session:
         ind = compute(session, content)
-    assert ind.figures["median_hours_to_take"] == 3.0 and ind.figures["median_hours_to_resolve"] == 20.0
+    # working hours (Mon-Fri 08:00-16:00 WIB): opened Monday 09:00; resolved 19:00 the same day is
+    # 7 working hours, Tuesday 15:00 is 14
+    assert ind.figures["median_hours_to_take"] == 3.0 and ind.figures["median_hours_to_resolve"] == 10.5
     assert ind.figures["cases_open"] == 1
     assert ind.figures["satisfaction_index"] == 0.9  # mean 4.5 of 5
     assert dict(_rows(ind, "satisfaction")) == {1: 0, 2: 0, 3: 0, 4: 1, 5: 1}
