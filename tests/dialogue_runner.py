@@ -211,3 +211,6 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
 
 # Areas' own setup and expectation kinds (imported last: they register into the tables above).
 import tests.handoff.dialogue_kinds  # noqa: E402,F401
+from tests.gmp.dialogue_kinds import register as _register_gmp  # noqa: E402
+
+_register_gmp(SETUP, EXPECT)
