@@ -29,10 +29,7 @@ from bot.content import Content
 from bot.dashboard.owners import FUNNEL, PERMIT_TYPES, SECTORS, has_permit, reached, real_owners
 from storage.models import Owner, Ticket
 
-try:
-    from storage.models.gmp import GmpAnswer, GmpCheck
-except ImportError:  # pragma: no cover - before the GMP area is merged
-    GmpAnswer = GmpCheck = None  # type: ignore[assignment,misc]
+from storage.models.gmp import GmpAnswer, GmpCheck
 from bot.handoff.workhours import WorkingCalendar
 from storage.models.handoff import CaseRouting, Mentor
 
@@ -167,10 +164,6 @@ def _gmp(session: Session, content: Content, result: Indicators, owner_filter) -
     findings = result.add(Table("gmp_findings", ["ind.col_item", "ind.col_checklist", "ind.col_severity",
                                                  "ind.col_facilities"]))
     summary = result.add(Table("gmp_compliance", ["ind.col_checked", "ind.col_meeting", "ind.col_share"]))
-    if GmpCheck is None:
-        summary.rows.append([0, 0, None])
-        result.figures["gmp_share"] = None
-        return
     latest = (
         select(GmpCheck.owner_id, func.max(GmpCheck.id).label("check_id"))
         .join(Owner, Owner.id == GmpCheck.owner_id)

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import locations
+from bot.content import ContentError
 from bot.dashboard import charts
 from bot.dashboard.csvexport import csv_response
 from bot.dashboard.indicators import Indicators, compute
@@ -14,10 +15,11 @@ from bot.dashboard.owners import SECTORS
 from bot.dashboard.web import db_call, lang_of, page, render, text
 from bot.services import Services
 
-try:
-    from bot import gmp as gmp_rules
-except ImportError:  # pragma: no cover - before the GMP area is merged
-    gmp_rules = None  # type: ignore[assignment]
+from bot import gmp as gmp_rules
+
+
+def _short(label: str, limit: int = 46) -> str:
+    return label if len(label) <= limit else label[:limit].rstrip() + "…"
 
 
 def _pct(value, lang: str = "id") -> str:
@@ -36,12 +38,11 @@ def labelled(request: Request, services: Services, ind: Indicators) -> dict[str,
         return locations.name_of(content, key) or text(request, "ind.unknown_area")
 
     def finding(item_id, checklist):
-        if gmp_rules is not None:
-            try:
-                return gmp_rules.load_checklist(content, checklist).item(item_id).text("text", lang)
-            except Exception:  # an item removed from the checklist since: show its id
-                return item_id
-        return item_id
+        try:
+            question = gmp_rules.load_checklist(content, checklist).item(item_id).text("question", lang)
+        except (KeyError, LookupError, ContentError):  # an item removed from the checklist since
+            return item_id
+        return f"{item_id} · {question}"
 
     out: dict[str, list[list]] = {}
     for slug, table in ind.tables.items():
@@ -91,7 +92,7 @@ def draw(request: Request, ind: Indicators, rows: dict[str, list[list]]) -> dict
         "gmp_share": charts.gauge(ind.figures.get("gmp_share"), text(request, "ind.gmp_share")),
         "gmp_levels": charts.vbar([(r[0], r[1]) for r in rows["gmp_levels"]], text(request, "ind.chart_gmp_levels"),
                                   color=charts.PALETTE[0]),
-        "gmp_findings": charts.hbar([(str(r[0])[:48], r[3]) for r in rows["gmp_findings"]],
+        "gmp_findings": charts.hbar([(_short(str(r[0])), r[3]) for r in rows["gmp_findings"]],
                                     text(request, "ind.chart_gmp_findings"), color=charts.PALETTE[3]),
         "mentor_take": charts.hbar([(r[0], r[3] or 0) for r in rows["mentor_performance"] if r[1]],
                                    text(request, "ind.chart_hours_to_take"), unit=text(request, "unit.hours_short"), color=charts.PALETTE[4]),

@@ -17,10 +17,7 @@ from bot.dashboard.web import db_call, page, render, text
 from bot.services import Services
 from storage.models import MessageLog, Owner, Ticket
 
-try:
-    from storage.models.gmp import GmpCheck
-except ImportError:  # pragma: no cover - before the GMP area is merged
-    GmpCheck = None  # type: ignore[assignment,misc]
+from storage.models.gmp import GmpCheck
 
 EXPORT_LIMIT = 100_000
 
@@ -46,14 +43,12 @@ def owner_profile(session, content, owner_id: int) -> dict | None:
         {"id": t.id, "topic": t.topic, "status": t.status, "created_at": t.created_at, "rating": t.rating}
         for t in session.scalars(select(Ticket).where(Ticket.owner_id == owner.id).order_by(Ticket.id.desc()))
     ]
-    profile["gmp"] = []
-    if GmpCheck is not None:
-        profile["gmp"] = [
-            {"id": c.id, "checklist": c.checklist, "status": c.status, "level": c.level,
-             "findings": c.findings_total, "counts": c.counts or {}, "at": c.completed_at or c.started_at}
-            for c in session.scalars(select(GmpCheck).where(GmpCheck.owner_id == owner.id)
-                                     .order_by(GmpCheck.id.desc()).limit(20))
-        ]
+    profile["gmp"] = [
+        {"id": c.id, "checklist": c.checklist, "status": c.status, "level": c.level,
+         "findings": c.findings_total, "counts": c.counts or {}, "at": c.completed_at or c.started_at}
+        for c in session.scalars(select(GmpCheck).where(GmpCheck.owner_id == owner.id)
+                                 .order_by(GmpCheck.id.desc()).limit(20))
+    ]
     profile["pathway"] = pathway_of(session, content, owner)
     return profile
 

@@ -86,3 +86,16 @@ def ask_for_mentor(db, content, address: str) -> int:
     with db.session() as session:
         owner_id = session.scalar(select(Owner.id).where(Owner.address == address))
         return session.scalar(select(Ticket.id).where(Ticket.owner_id == owner_id).order_by(Ticket.id.desc()))
+
+
+def gmp_self_check(db, content, address: str, first_no: int = 0) -> str:
+    """The owner does the GMP self-check in the bot, answering "tidak" to the first `first_no`
+    questions and "ya" to the rest; returns the result message."""
+    replies = say(db, content, address, "cek kebersihan dapur")
+    replies = say(db, content, address, "1")  # Mulai
+    for index in range(200):
+        if any("Hasil cek" in r.text for r in replies):
+            say(db, content, address, "2")  # Selesai: leave the result step
+            return next(r.text for r in replies if "Hasil cek" in r.text)
+        replies = say(db, content, address, "tidak" if index < first_no else "ya")
+    raise AssertionError("the self-check did not end")

@@ -9,7 +9,7 @@ from bot.dashboard import charts
 from bot.dashboard.indicators import compute
 from bot.dashboard.texts import check_web_texts
 from storage.models import Owner, Ticket
-from tests.dashboard.scripted import register_owner, say
+from tests.dashboard.scripted import gmp_self_check, register_owner, say
 
 
 def _rows(ind, slug):
@@ -94,3 +94,18 @@ def test_charts_escape_labels_and_scale_to_the_largest_value():
 
 def test_web_texts_have_the_same_keys_and_variables_in_both_languages(content):
     assert check_web_texts(content) == []
+
+
+def test_gmp_compliance_counts_each_facility_by_its_latest_completed_check(db, content):
+    register_owner(db, content, "+628130000041", "Ani", "Kue Ani")
+    register_owner(db, content, "+628130000042", "Budi", "Sambal Budi")
+    assert "Level IV" in gmp_self_check(db, content, "+628130000041", first_no=6)
+    assert "Level I*" in gmp_self_check(db, content, "+628130000041")  # Ani fixed everything: latest counts
+    assert "Level IV" in gmp_self_check(db, content, "+628130000042", first_no=6)
+    with db.session() as session:
+        ind = compute(session, content)
+    assert _rows(ind, "gmp_compliance") == [[2, 1, 0.5]]
+    assert dict(_rows(ind, "gmp_levels")) == {"I": 1, "II": 0, "III": 0, "IV": 1}
+    findings = _rows(ind, "gmp_findings")
+    assert len(findings) == 6 and all(row[1] == "cppb_irt" and row[3] == 1 for row in findings)
+    assert {row[2] for row in findings} >= {"critical", "serious"}

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.dashboard.scripted import ask_for_mentor, load_demo_roster, make_user, register_owner
+from tests.dashboard.scripted import ask_for_mentor, gmp_self_check, load_demo_roster, make_user, register_owner
 from tests.web.conftest import shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -52,8 +52,11 @@ def test_indicators_change_after_a_scripted_set_of_owners(new_page, db, content,
                    products="sabun sereh", area="jakarta-timur", district="duren sawit", permits=("nib",))
     register_owner(db, content, "+628120000003", "Joko Susilo", "Jamu Pak Joko", sector="herbal",
                    products="jamu kunyit", area="jakarta-timur", district="cakung")
+    gmp_self_check(db, content, "+628120000001")  # Level I: meets the standard
+    gmp_self_check(db, content, "+628120000002", first_no=8)  # many findings: does not
     page.reload()
     expect(page.locator("#fig-registered .value")).to_have_text("3")
+    expect(page.locator("#fig-gmp .value")).to_have_text("50,0%")
     expect(page.locator("#fig-nib .value")).to_have_text("2")
     expect(page.locator("#fig-product .value")).to_have_text("1")
     funnel = page.locator("#table-legality_funnel tbody tr")
