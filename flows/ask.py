@@ -1,0 +1,214 @@
+"""Short legality questions, answered from content: "izin keripik apa?", "berapa lama pirt berlaku".
+
+Purpose: give a direct answer to a free-text question, also to an owner who has not registered.
+Two recognizers run when a message is no answer to the current step:
+  - a product question ("izin keripik apa?", "sambel botol perlu izin apa"): the product's route
+    from content/legality/products.yaml; when one yes/no decides it, both answers are given
+    ("bila dibuat di rumah dengan alat sederhana: P-IRT; bila dengan mesin pabrik: BPOM MD");
+    when more are needed, the legality flow asks them;
+  - the FAQ and glossary (bot/legality/faq.py): answered when the match is clear (threshold and
+    margin in content/legality/matching.yaml); when two or three topics are close, the owner picks
+    one (or a mentor); mid-flow, only clear answers are given, so the flow's question stays simple.
+Entry (this flow): the menu item "Tanya soal izin".
+Steps: question -> answer (then the flow ends).
+
+    Owner: berapa lama pirt berlaku
+    Bot:   P-IRT (izin edar makanan rumahan) berlaku 5 tahun. Tahun habisnya ada di 2 angka terakhir ...
+    Owner: brp lama berlaku
+    Bot:   Maksud Anda yang mana?  1. Masa berlaku P-IRT  2. Masa berlaku BPOM MD  3. ...  4. Tanya pendamping
+"""
+from __future__ import annotations
+
+from bot import globals as global_words
+from bot.choices import Option
+from bot.legality import classify, faq, pathway
+from bot.legality.rules import lang_text
+from bot.normalize import normalize
+from bot.turn import Turn
+from bot.understanding import recognizer
+from flows import legality
+from flows.base import NOT_UNDERSTOOD, Flow, Step
+
+CHOICES_KEY = "faq_choices"
+# Words that make a product mention a permit question ("izin keripik", "keripik perlu apa").
+PERMIT_QUESTION_WORDS = ("izin", "perlu", "butuh", "wajib", "harus", "daftar", "urus", "permit", "license", "pirt",
+                         "bpom", "md", "halal", "legal", "legalitas")
+
+
+# --- answering ------------------------------------------------------------------------------------
+def answer_topic(turn: Turn, topic: faq.Topic) -> None:
+    entry = topic.entry
+    if topic.key == "marketing_first" and turn.owner.consent_at is not None \
+            and pathway.legality_done(turn.session, turn.owner, turn.content):
+        turn.say("legality.all_done")
+        return
+    text = lang_text(entry.get("explain") if topic.kind == "glossary" else entry.get("answer"), turn.lang)
+    if entry.get("verify"):
+        text += "\n\n" + legality.caveat(turn, entry)
+    term = topic.key.split(":", 1)[1] if topic.kind == "glossary" else None
+    if term and turn.owner.consent_at is not None:
+        # The word is explained in full here: no bracket explanation for it after this.
+        pathway.mark_terms_seen(turn.session, turn.owner, [term], turn.now)
+    legality.send(turn, text, defining=term)
+
+
+def _choice_options(turn: Turn) -> list[Option]:
+    options = []
+    for key in turn.data.get(CHOICES_KEY) or []:
+        topic = faq.topic_by_key(turn.content, key)
+        if topic is not None:
+            options.append(Option(key, lang_text(topic.title, turn.lang)))
+    options.append(turn.option("mentor", "legality.option_mentor", ["pendamping", "mentor"]))
+    return options
+
+
+def handle_choice(turn: Turn) -> bool:
+    """The owner's pick after "Maksud Anda yang mana?" (an interrupt over any flow)."""
+    choice = turn.choose(_choice_options(turn))
+    turn.data.pop(CHOICES_KEY, None)
+    if choice is None:
+        return False
+    if choice.key == "mentor":
+        turn.start_flow("mentor")
+        return True
+    topic = faq.topic_by_key(turn.content, choice.key)
+    if topic is not None:
+        answer_topic(turn, topic)
+    return True
+
+
+global_words.INTERRUPTS["faq_choose"] = handle_choice
+
+
+def ask_which(turn: Turn, candidates: list[faq.Topic]) -> None:
+    """Offer the close topics and a mentor; with no topics, just the mentor."""
+    turn.data[CHOICES_KEY] = [t.key for t in candidates]
+    turn.state.interrupt = "faq_choose"
+    turn.say("legality.faq_choose" if candidates else "legality.outside_choice", options=_choice_options(turn))
+
+
+def answer_question(turn: Turn, in_flow: bool) -> bool:
+    """Product question first, then the FAQ. True when something was said."""
+    if product_question(turn, in_flow):
+        return True
+    matcher = faq.matcher(turn.content)
+    result = matcher.match(turn.text)
+    if result.status == "answer":
+        answer_topic(turn, result.best)
+        return True
+    unknown = unknown_product_words(turn, matcher)
+    if unknown:
+        # "izin sepatu apa?": a product the rules do not know. Say so; never guess.
+        turn.say("legality.product_unknown", product=unknown)
+        if not in_flow:
+            ask_which(turn, [])
+        return True
+    if result.status == "choose" and not in_flow:
+        ask_which(turn, [t for t, _ in result.candidates])
+        return True
+    return False
+
+
+def unknown_product_words(turn: Turn, matcher: faq.FaqMatcher) -> str:
+    """In a permit question, the words that are no legality vocabulary: a product we do not know."""
+    words = turn.norm.split()
+    if not set(words) & {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}:
+        return ""
+    known = set(matcher.vocabulary) | matcher.fillers | matcher.signals
+    known |= {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}
+    known |= {"untuk", "produk", "jual", "jualan", "usaha", "buat", "dagang", "bikin", "yang", "dan", "atau"}
+    leftover = [w for w in words if w not in known and not w.isdigit() and len(w) >= 3]
+    return " ".join(leftover[:4]) if 0 < len(leftover) <= 4 else ""
+
+
+def product_question(turn: Turn, in_flow: bool) -> bool:
+    words = set(turn.norm.split())
+    if not (words & {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}):
+        return False
+    groups = classify.find_products(turn.text, turn.content)
+    if not groups or len({m.key for m in groups[0]}) > 1:
+        return False
+    key = groups[0][0].key
+    facts = classify.modifier_facts(turn.text, turn.content)
+    decision = classify.decide(turn.content, key, facts)
+    name = legality.product_name(turn, key)
+    if decision.status == "outside":
+        legality.send(turn, turn.t("legality.product_outside", product=name,
+                                   reason=legality.reason_text(turn, decision.reason)))
+        if not in_flow:
+            ask_which(turn, [])
+        return True
+    if decision.route is not None:
+        # The permit route is known; halal is explained when the owner records the pathway.
+        _say_quick_route(turn, name, decision)
+        return True
+    branches = _branches(turn, decision)
+    if branches is not None:
+        question = (legality.legality_rules.products(turn.content).get("questions") or {})[decision.question]
+        yes, no = branches
+        legality.send(turn, turn.t("legality.quick_branches", product=name,
+                                   when_yes=lang_text(question["when_yes"], turn.lang),
+                                   yes_summary=legality.route_summary(turn, yes.route),
+                                   when_no=lang_text(question["when_no"], turn.lang),
+                                   no_summary=legality.route_summary(turn, no.route)))
+        turn.say("legality.see_pathway_hint" if turn.owner.consent_at is not None else "legality.save_hint")
+        return True
+    if in_flow:
+        return False
+    # Needs a few answers: the legality flow asks them (without saving for an unregistered owner).
+    turn.say("legality.quick_more", product=name)
+    legality.begin_classification(turn, name, key, facts, queue=[])
+    return True
+
+
+def _branches(turn: Turn, decision: classify.Decision) -> tuple[classify.Decision, classify.Decision] | None:
+    """When one yes/no settles the permit route, the two outcomes (halal aside)."""
+    if decision.route is not None:
+        return None  # the route is known; only halal is open
+    yes = classify.answer(turn.content, decision, True)
+    no = classify.answer(turn.content, decision, False)
+    if yes.route and no.route and yes.route != no.route:
+        return yes, no
+    return None
+
+
+def _say_quick_route(turn: Turn, name: str, decision: classify.Decision) -> None:
+    legality.send(turn, turn.t("legality.quick_route", product=name,
+                               summary=legality.route_summary(turn, decision.route),
+                               reason=legality.reason_text(turn, decision.reason)))
+    turn.say("legality.see_pathway_hint" if turn.owner.consent_at is not None else "legality.save_hint")
+
+
+@recognizer(30)
+def legality_question(turn: Turn) -> bool:
+    in_flow = bool(turn.state.flow and turn.state.flow != "menu")
+    return answer_question(turn, in_flow)
+
+
+# --- the "Tanya soal izin" menu item ---------------------------------------------------------------
+def start(turn: Turn) -> None:
+    turn.goto("question", remember=False)
+
+
+def prompt_question(turn: Turn) -> None:
+    turn.say("legality.ask_question")
+
+
+def handle_question(turn: Turn):
+    if not turn.norm:
+        return NOT_UNDERSTOOD
+    turn.end_flow()
+    if answer_question(turn, in_flow=False):
+        return None
+    turn.say("legality.faq_none")
+    ask_which(turn, [])
+    return None
+
+
+FLOW = Flow(
+    name="ask",
+    steps={"question": Step(prompt=prompt_question, handle=handle_question)},
+    start=start,
+    requires_consent=False,
+    description="Ask a legality question.",
+)

@@ -1,0 +1,138 @@
+"""Product words -> permit route (content/legality/products.yaml), asking only what is needed."""
+from __future__ import annotations
+
+import pytest
+
+from bot.legality import classify
+from bot.legality import rules as legality_rules
+
+
+def keys(text, content):
+    return [[m.key for m in group] for group in classify.find_products(text, content)]
+
+
+@pytest.mark.parametrize("text, key", [
+    ("kripik", "keripik"),
+    ("keripk singkong", "keripik"),
+    ("nuget beku", "nugget"),
+    ("sambel botol", "sambal"),
+    ("SAMBAL BAWANG!!", "sambal"),
+    ("izin kopi bubuk apa?", "kopi_bubuk"),
+    ("sabun cuci piring", "pembersih_rumah"),  # the longest alias wins over "sabun"
+    ("masker medis", "alat_kesehatan"),
+    ("jamu gendong", "jamu_gendong"),
+    ("minyak urut", "minyak_gosok"),
+])
+def test_owner_words_with_typos_find_the_product(content, text, key):
+    assert keys(text, content) == [[key]]
+
+
+@pytest.mark.parametrize("text", ["saya tidak tahu", "beda pirt sama md", "halo", "sepatu kulit", "menu"])
+def test_words_that_are_no_product_find_nothing(content, text):
+    assert keys(text, content) == []
+
+
+def test_two_products_in_one_message_come_back_in_order(content):
+    assert keys("keripik pisang dan sambal bawang", content) == [["keripik"], ["sambal"]]
+
+
+def test_modifiers_add_facts_from_the_owners_words(content):
+    assert classify.modifier_facts("nuget beku", content)["frozen"] is True
+    assert classify.modifier_facts("gudeg kaleng", content)["canned"] is True
+    assert classify.modifier_facts("sabun bayi", content)["cosm_special"] is True
+
+
+def run(content, text, answers):
+    """Classify `text`, answering each question from `answers` (fact -> bool); return the decision and the questions."""
+    decision, _ = classify.classify_text(text, content)
+    asked = []
+    while decision.status == "ask":
+        asked.append(decision.question)
+        decision = classify.answer(content, decision, answers[decision.question])
+    return decision, asked
+
+
+def test_dry_home_snack_asks_only_about_tools_and_gets_pirt_and_self_declare(content):
+    decision, asked = run(content, "keripik singkong", {"home_tools": True})
+    assert asked == ["home_tools"]
+    assert (decision.route, decision.halal_route) == ("pirt", "halal_sd")
+    assert decision.steps == ["nib", "pkp", "label", "pirt", "halal_sd"]
+
+
+def test_frozen_food_is_md_without_asking_about_the_route(content):
+    decision, _ = classify.classify_text("nuget beku", content)
+    assert decision.route == "md" and decision.reason == "frozen"
+    assert decision.question == "halal_simple"  # only halal is still open
+
+
+@pytest.mark.parametrize("text, answers, route", [
+    ("gudeg kaleng", {"halal_simple": True}, "md"),
+    ("susu kedelai", {"home_tools": True}, "md"),
+    ("bubur bayi", {"halal_simple": True}, "md"),
+    ("air mineral", {"home_tools": True}, "md"),
+    ("dendeng", {"home_tools": True, "halal_ingredients": False}, "pirt"),
+    ("ikan asin", {"home_tools": True}, "pirt"),
+    ("madu", {"home_tools": False}, "md"),
+    ("kue basah", {"halal_simple": True}, "food_none"),
+    ("roti", {"shelf_life": True, "home_tools": True, "halal_ingredients": True}, "pirt"),
+    ("lulur", {}, "cosmetics"),
+    ("sunscreen", {}, "cosmetics_a"),
+    ("param", {}, "umot"),
+    ("kapsul herbal", {}, "ukot"),
+    ("jamu gendong", {}, "herbal_none"),
+    ("tablet effervescent", {}, "outside"),
+])
+def test_routes(content, text, answers, route):
+    decision, asked = run(content, text, answers)
+    assert decision.route == route
+    assert len(asked) <= 3
+
+
+def test_catering_never_gets_self_declare(content):
+    decision, asked = run(content, "nasi kotak", {})
+    assert (decision.route, decision.halal_route, asked) == ("food_none", "halal_reg", [])
+
+
+def test_factory_made_food_gets_the_regular_halal_route(content):
+    decision, _ = run(content, "keripik", {"home_tools": False})
+    assert (decision.route, decision.halal_route) == ("md", "halal_reg")
+
+
+def test_unknown_product_is_outside_and_never_guessed(content):
+    decision, _ = classify.classify_text("sepatu kulit", content)
+    assert (decision.status, decision.route, decision.reason, decision.steps) == ("outside", "outside", "unknown", [])
+
+
+@pytest.mark.parametrize("text, reason", [("sabun cuci piring", "household"), ("masker medis", "medical_device"),
+                                          ("hand sanitizer", "pkrt"), ("tuak", "alcohol")])
+def test_products_outside_the_rules_are_named_so(content, text, reason):
+    decision, _ = classify.classify_text(text, content)
+    assert (decision.status, decision.reason) == ("outside", reason)
+
+
+def test_every_product_decides_in_every_answer_path_within_max_questions(content):
+    data = legality_rules.products(content)
+    limit = data["max_questions"]
+    for product in data["products"]:
+        stack = [classify.decide(content, product["key"])]
+        while stack:
+            decision = stack.pop()
+            if decision.status == "ask":
+                stack += [classify.answer(content, decision, True), classify.answer(content, decision, False)]
+                continue
+            assert decision.status in ("decided", "outside"), (product["key"], decision)
+            assert len(decision.asked) <= limit, (product["key"], decision.asked)
+
+
+def test_a_question_whose_answer_changes_nothing_is_not_asked(content):
+    # Canned rendang and not-canned rendang that keeps a week are both MD: ask only what splits them.
+    decision, asked = run(content, "rendang", {"canned": True, "halal_simple": True})
+    assert decision.route == "md" and asked[0] == "canned"
+    assert "shelf_life" not in asked
+
+
+def test_the_question_limit_comes_from_content_and_then_a_mentor_decides(content_copy):
+    content = content_copy("legality/products.yaml", lambda d: d.update(max_questions=1))
+    decision, _ = classify.classify_text("sambel botol", content)
+    decision = classify.answer(content, decision, False)
+    assert decision.status == "undecided"
