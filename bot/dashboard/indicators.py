@@ -5,7 +5,8 @@ figure can be narrowed to one city area. Demo owners from the web chat are left 
 
 - registrations over time (per week or month, by sector), by area and by sector;
 - the legality funnel: registered -> NIB -> product permit -> halal (see bot/dashboard/owners.py);
-- permits by type (what owners hold, from their own answers);
+- permits by type: owners holding each (from registration or their pathway), and the permits
+  recorded with a number on pathways;
 - GMP compliance: the share of checked facilities whose latest completed self-check meets the
   standard (content/web/indicators.yaml), the level distribution, the most common findings;
 - mentor performance: cases taken and resolved, median working hours (the handoff area's working
@@ -26,12 +27,14 @@ from sqlalchemy.orm import Session
 
 from bot.clock import local, utcnow
 from bot.content import Content
-from bot.dashboard.owners import FUNNEL, PERMIT_TYPES, SECTORS, has_permit, reached, real_owners
+from bot.dashboard.owners import (DONE, FUNNEL, PATHWAY_KINDS, PERMIT_TYPES, SECTORS, has_permit, reached,
+                                  real_owners)
 from storage.models import Owner, Ticket
 
 from storage.models.gmp import GmpAnswer, GmpCheck
 from bot.handoff.workhours import WorkingCalendar
 from storage.models.handoff import CaseRouting, Mentor
+from storage.models.legality import PathwayStep
 
 SETTINGS_FILE = "web/indicators.yaml"
 
@@ -143,11 +146,18 @@ def _legality(session: Session, result: Indicators, owner_filter) -> None:
     for stage in FUNNEL:
         n = session.scalar(select(func.count(Owner.id)).where(*owner_filter, reached(stage))) or 0
         funnel.rows.append([stage, n, _share(n, registered)])
-    permits = result.add(Table("permits_by_type", ["ind.col_permit", "ind.col_owners"]))
+    # Owners holding each kind, and the permits recorded with their number on owners' pathways
+    # (one per product: an owner with two P-IRT products has two).
+    recorded = dict(session.execute(
+        select(PathwayStep.permit_kind, func.count(PathwayStep.id))
+        .join(Owner, Owner.id == PathwayStep.owner_id)
+        .where(*owner_filter, PathwayStep.status == DONE, PathwayStep.number.is_not(None))
+        .group_by(PathwayStep.permit_kind)).all())
+    permits = result.add(Table("permits_by_type", ["ind.col_permit", "ind.col_owners", "ind.col_recorded"]))
     for permit in PERMIT_TYPES:
         n = session.scalar(select(func.count(Owner.id)).where(*owner_filter, reached("registered"),
                                                               has_permit(permit))) or 0
-        permits.rows.append([permit, n])
+        permits.rows.append([permit, n, sum(recorded.get(kind, 0) for kind in PATHWAY_KINDS[permit])])
     result.figures["with_nib"] = funnel.rows[1][1]
     result.figures["with_product_permit"] = funnel.rows[2][1]
 

@@ -3,7 +3,12 @@
 The stage is where the owner stands on the programme's legality funnel:
 unregistered -> registered -> nib -> product_permit -> halal. An owner counts at a stage only
 with every earlier one done (halal without a product permit still reads "nib"), so the funnel
-never widens. Permits come from what the owner told the bot (`owners.has_permits`).
+never widens.
+
+An owner holds a permit when they said so at registration (`owners.has_permits`) or when a step
+of their legality pathway that ends in that kind of permit is done (`legality_steps`, status
+"selesai": the owner reported the number, or a mentor marked it). The product permit is P-IRT or
+a BPOM distribution permit (MD for food, notification NA for cosmetics, TR for herbal medicine).
 
 Owners who only exist because staff tried the web chat (channel "web") are demo owners: listed,
 marked, and left out of the indicators.
@@ -17,19 +22,35 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Owner
+from storage.models.legality import PathwayStep
 
 STAGES = ("unregistered", "registered", "nib", "product_permit", "halal")
 FUNNEL = ("registered", "nib", "product_permit", "halal")
 PERMIT_TYPES = ("nib", "pkp", "pirt", "bpom", "halal")
 PRODUCT_PERMITS = ("pirt", "bpom")
+# A permit as the registration question names it -> the pathway's permit kinds that count as it.
+PATHWAY_KINDS = {"nib": ("nib",), "pkp": ("pkp",), "pirt": ("pirt",), "bpom": ("md", "notif", "tr"),
+                 "halal": ("halal",)}
+DONE = "selesai"
 SECTORS = ("food", "cosmetics", "herbal", "other")
 DEMO_CHANNEL = "web"
 PAGE_SIZE = 50
 
 
-def has_permit(permit: str) -> ColumnElement[bool]:
-    """Owners whose permit list holds `permit` (JSON text search works the same on SQLite and PostgreSQL)."""
+def said_at_registration(permit: str) -> ColumnElement[bool]:
+    """Owners whose registration answer holds `permit` (a JSON text search: the same on SQLite and
+    PostgreSQL)."""
     return cast(Owner.has_permits, Text).like(f'%"{permit}"%')
+
+
+def has_pathway_permit(kinds: tuple[str, ...]) -> ColumnElement[bool]:
+    done = select(PathwayStep.owner_id).where(PathwayStep.permit_kind.in_(kinds), PathwayStep.status == DONE)
+    return Owner.id.in_(done)
+
+
+def has_permit(permit: str) -> ColumnElement[bool]:
+    """Owners holding `permit` (nib, pkp, pirt, bpom, halal), by their own answer or their pathway."""
+    return or_(said_at_registration(permit), has_pathway_permit(PATHWAY_KINDS[permit]))
 
 
 def reached(stage: str) -> ColumnElement[bool]:
@@ -53,8 +74,26 @@ def at_stage(stage: str) -> ColumnElement[bool]:
     return and_(reached(stage), not_(reached(STAGES[index + 1])))
 
 
-def stage_of(owner: Owner) -> str:
-    permits = set(owner.has_permits or [])
+def permits_held(owner: Owner, done_kinds: set[str]) -> set[str]:
+    """The permits (PERMIT_TYPES) an owner holds, from registration and the done pathway kinds."""
+    held = set(owner.has_permits or []) & set(PERMIT_TYPES)
+    held |= {permit for permit, kinds in PATHWAY_KINDS.items() if done_kinds & set(kinds)}
+    return held
+
+
+def done_kinds_of(session, owner_ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {owner_id: set() for owner_id in owner_ids}
+    if owner_ids:
+        for owner_id, kind in session.execute(
+                select(PathwayStep.owner_id, PathwayStep.permit_kind)
+                .where(PathwayStep.owner_id.in_(owner_ids), PathwayStep.status == DONE,
+                       PathwayStep.permit_kind.is_not(None))):
+            out[owner_id].add(kind)
+    return out
+
+
+def stage_of(owner: Owner, permits: set[str] | None = None) -> str:
+    permits = set(owner.has_permits or []) if permits is None else permits
     if owner.registered_at is None:
         return "unregistered"
     if "nib" not in permits:

@@ -81,14 +81,14 @@ def routes(services: Services) -> list:
         rows = await db_call(_list, user, tab)
         return render(request, "cases.html", cases=rows, tab=tab, tabs=tabs, flash=request.session.pop("flash", ""))
 
-    def _detail(user, case_id: int):
+    def _detail(user, case_id: int, lang: str):
         with services.db.session() as session:
             viewer = viewer_for(session, user)
             if not can_see_case(session, viewer, case_id):
                 auth.audit(session, user, "view_case_refused", f"case:{case_id}")
                 return None
             ticket = session.get(Ticket, case_id)
-            profile = owner_profile(session, content, ticket.owner_id)
+            profile = owner_profile(session, content, ticket.owner_id, lang)
             profile["messages"] = recent_messages(session, ticket.owner_id, limit=50)
             mentors = {m.id: m for m in session.scalars(select(Mentor).order_by(Mentor.name))}
 
@@ -124,7 +124,7 @@ def routes(services: Services) -> list:
 
     @page()
     async def case_detail(request: Request) -> Response:
-        found = await db_call(_detail, request.scope["dash_user"], request.path_params["case_id"])
+        found = await db_call(_detail, request.scope["dash_user"], request.path_params["case_id"], lang_of(request))
         if found is None:
             raise HTTPException(404)
         case, profile = found

@@ -11,9 +11,12 @@ from starlette.routing import Route
 from bot import locations
 from bot.dashboard import auth
 from bot.dashboard.csvexport import csv_response
-from bot.dashboard.owners import PAGE_SIZE, SECTORS, STAGES, OwnerFilter, search, stage_of
+from bot.dashboard.owners import (PAGE_SIZE, SECTORS, STAGES, OwnerFilter, done_kinds_of, permits_held, search,
+                                  stage_of)
+from bot.legality import pathway as legality_pathway
+from bot.legality import rules as legality_rules
 from bot.dashboard.scope import can_see_owner, owner_visibility, viewer_for
-from bot.dashboard.web import db_call, page, render, text
+from bot.dashboard.web import db_call, lang_of, page, render, text
 from bot.services import Services
 from storage.models import MessageLog, Owner, Ticket
 
@@ -22,23 +25,24 @@ from storage.models.gmp import GmpCheck
 EXPORT_LIMIT = 100_000
 
 
-def owner_row(content, owner: Owner) -> dict:
+def owner_row(content, owner: Owner, done_kinds: set[str] | None = None) -> dict:
+    permits = permits_held(owner, done_kinds or set())
     return {
         "id": owner.id, "name": owner.name, "business_name": owner.business_name, "sector": owner.sector,
         "products": list(owner.products or []), "city": owner.city, "district": owner.district,
         "city_name": locations.name_of(content, owner.city), "district_name": locations.name_of(content, owner.district),
-        "permits": list(owner.has_permits or []), "stage": stage_of(owner), "registered_at": owner.registered_at,
+        "permits": sorted(permits), "stage": stage_of(owner, permits), "registered_at": owner.registered_at,
         "channel": owner.channel, "address": owner.address, "lang": owner.lang, "created_at": owner.created_at,
         "opted_out_at": owner.opted_out_at, "last_inbound_at": owner.last_inbound_at,
     }
 
 
-def owner_profile(session, content, owner_id: int) -> dict | None:
+def owner_profile(session, content, owner_id: int, lang: str = "id") -> dict | None:
     """Everything the profile and the case page show about one owner."""
     owner = session.get(Owner, owner_id)
     if owner is None:
         return None
-    profile = owner_row(content, owner)
+    profile = owner_row(content, owner, done_kinds_of(session, [owner.id])[owner.id])
     profile["cases"] = [
         {"id": t.id, "topic": t.topic, "status": t.status, "created_at": t.created_at, "rating": t.rating}
         for t in session.scalars(select(Ticket).where(Ticket.owner_id == owner.id).order_by(Ticket.id.desc()))
@@ -49,15 +53,31 @@ def owner_profile(session, content, owner_id: int) -> dict | None:
         for c in session.scalars(select(GmpCheck).where(GmpCheck.owner_id == owner.id)
                                  .order_by(GmpCheck.id.desc()).limit(20))
     ]
-    profile["pathway"] = pathway_of(session, content, owner)
+    profile["pathway"] = pathway_of(session, content, owner, profile["permits"], lang)
     return profile
 
 
-def pathway_of(session, content, owner: Owner) -> list[dict]:
-    """The legality pathway: each step and its status. From what the owner told the bot."""
-    held = set(owner.has_permits or [])
-    steps = ["nib", "pkp", "pirt", "bpom", "halal"]
-    return [{"step": step, "status": "done" if step in held else "todo", "detail": ""} for step in steps]
+STEP_STATUS = {"belum": "todo", "sedang": "in_progress", "selesai": "done", "ditolak": "rejected"}
+
+
+def pathway_of(session, content, owner: Owner, permits: list[str], lang: str = "id") -> list[dict]:
+    """The legality pathway as the legality area keeps it (steps per product, NIB first, with
+    numbers and expiry dates); before the owner has one, the permits they said they hold."""
+    rows = legality_pathway.steps_of(session, owner)
+    if not rows:
+        return [{"step": p, "name": "", "status": "done" if p in permits else "todo", "product": None, "number": None,
+                 "expires_on": None, "rejection": None} for p in ("nib", "pkp", "pirt", "bpom", "halal")]
+    products = {p.id: p.name for p in legality_pathway.products_of(session, owner)}
+    out = []
+    for row in rows:
+        try:
+            name = legality_rules.lang_text(legality_rules.step(content, row.step).get("name"), lang)
+        except Exception:  # a step removed from content since: show its key
+            name = row.step
+        out.append({"step": row.step, "name": name, "status": STEP_STATUS.get(row.status, "todo"),
+                    "product": products.get(row.product_id), "number": row.number, "expires_on": row.expires_on,
+                    "rejection": row.rejection_reason})
+    return out
 
 
 def recent_messages(session, owner_id: int, limit: int = 30) -> list[dict]:
@@ -74,7 +94,8 @@ def routes(services: Services) -> list:
         with services.db.session() as session:
             viewer = viewer_for(session, user)
             rows, total = search(session, flt, owner_visibility(viewer))
-            return [owner_row(content, o) for o in rows], total
+            done = done_kinds_of(session, [o.id for o in rows])
+            return [owner_row(content, o, done[o.id]) for o in rows], total
 
     @page()
     async def owners(request: Request) -> Response:
@@ -96,7 +117,11 @@ def routes(services: Services) -> list:
                 query = select(Owner).where(*flt.conditions()).order_by(Owner.id).limit(EXPORT_LIMIT)
                 if condition is not None:
                     query = query.where(condition)
-                rows = [owner_row(content, o) for o in session.scalars(query)]
+                owners = list(session.scalars(query))
+                done: dict[int, set[str]] = {}
+                for start in range(0, len(owners), 1000):
+                    done.update(done_kinds_of(session, [o.id for o in owners[start:start + 1000]]))
+                rows = [owner_row(content, o, done[o.id]) for o in owners]
                 auth.audit(session, user, "export_owners", "owners",
                            f"{len(rows)} rows; q={flt.q!r} area={flt.area} sector={flt.sector} stage={flt.stage}")
                 return rows
@@ -115,6 +140,7 @@ def routes(services: Services) -> list:
     async def owner_detail(request: Request) -> Response:
         user = request.scope["dash_user"]
         owner_id = request.path_params["owner_id"]
+        lang = lang_of(request)
 
         def load():
             with services.db.session() as session:
@@ -122,7 +148,7 @@ def routes(services: Services) -> list:
                 if not can_see_owner(session, viewer, owner_id):
                     auth.audit(session, user, "view_owner_refused", f"owner:{owner_id}")
                     return None
-                profile = owner_profile(session, content, owner_id)
+                profile = owner_profile(session, content, owner_id, lang)
                 profile["messages"] = recent_messages(session, owner_id)
                 auth.audit(session, user, "view_owner", f"owner:{owner_id}")
                 return profile

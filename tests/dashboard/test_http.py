@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from storage.models import Owner
 from storage.models.staff import AuditLog, StaffUser
-from tests.dashboard.scripted import csrf_of, make_user, register_owner, sign_in
+from tests.dashboard.scripted import csrf_of, make_user, register_owner, say, sign_in
 
 
 def test_forged_csrf_token_fails_with_403(client, db):
@@ -134,3 +134,17 @@ def test_interface_switches_to_english(client, db):
     assert "Pelaku usaha" in client.get("/dash/owners").text
     client.get("/dash/lang/en?next=/dash/owners")
     assert "Owners" in client.get("/dash/owners").text
+
+
+def test_owner_profile_shows_the_legality_pathway_and_stage_from_it(client, db, content):
+    register_owner(db, content, "+628111000009", "Siti", "Keripik Siti", products="keripik singkong", permits=("nib",))
+    for text in ("izin saya", "ya", "sudah dapat P-IRT 206327101012331"):
+        say(db, content, "+628111000009", text)
+    make_user(db, "staf", "staff")
+    sign_in(client, "staf")
+    with db.session() as session:
+        owner_id = session.scalar(select(Owner.id))
+    page = client.get(f"/dash/owners/{owner_id}").text
+    assert "206327101012331" in page and "berlaku s/d" in page and "keripik singkong" in page
+    assert "Punya izin produk" in page
+    assert "Siti" in client.get("/dash/owners", params={"stage": "product_permit"}).text

@@ -29,7 +29,8 @@ def test_funnel_counts_only_owners_who_passed_every_earlier_stage(db, content, c
         east = compute(session, content, area="jakarta-timur")
     assert _rows(ind, "legality_funnel") == [["registered", 3, 1.0], ["nib", 3, 1.0],
                                              ["product_permit", 1, 0.3333], ["halal", 1, 0.3333]]
-    assert dict(_rows(ind, "permits_by_type")) == {"nib": 3, "pkp": 0, "pirt": 1, "bpom": 0, "halal": 2}
+    assert {r[0]: r[1] for r in _rows(ind, "permits_by_type")} == {"nib": 3, "pkp": 0, "pirt": 1, "bpom": 0,
+                                                                    "halal": 2}
     assert dict(_rows(ind, "registrations_by_sector")) == {"food": 1, "cosmetics": 1, "herbal": 1, "other": 0}
     assert dict(_rows(ind, "registrations_by_area")) == {"jakarta-timur": 2, "jakarta-barat": 1}
     assert _rows(east, "legality_funnel")[0] == ["registered", 2, 1.0]
@@ -109,3 +110,20 @@ def test_gmp_compliance_counts_each_facility_by_its_latest_completed_check(db, c
     findings = _rows(ind, "gmp_findings")
     assert len(findings) == 6 and all(row[1] == "cppb_irt" and row[3] == 1 for row in findings)
     assert {row[2] for row in findings} >= {"critical", "serious"}
+
+
+def test_a_permit_reported_on_the_legality_pathway_moves_the_owner_along_the_funnel(db, content):
+    register_owner(db, content, "+628130000051", "Siti", "Keripik Siti", products="keripik singkong", permits=("nib",))
+    with db.session() as session:
+        before = compute(session, content)
+    assert [r[1] for r in _rows(before, "legality_funnel")] == [1, 1, 0, 0]
+    say(db, content, "+628130000051", "izin saya")
+    say(db, content, "+628130000051", "ya")
+    replies = say(db, content, "+628130000051", "sudah dapat P-IRT 206327101012331")
+    assert "206327101012331" in replies[0].text
+    with db.session() as session:
+        after = compute(session, content)
+        owner = session.scalars(select(Owner)).one()
+    assert [r[1] for r in _rows(after, "legality_funnel")] == [1, 1, 1, 0]
+    assert {r[0]: r[1:] for r in _rows(after, "permits_by_type")}["pirt"] == [1, 1]
+    assert owner.has_permits == ["nib"]  # the pathway, not the registration answer, knows the P-IRT
