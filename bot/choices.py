@@ -22,6 +22,18 @@ class Option:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _score(answer: str, phrase: str, **_kwargs) -> float:
+    """Typos of the whole phrase ("kosmetk"); the owner's words all found in the label
+    ("bicara pendamping" for "Bicara dengan pendamping"); or the label inside a short answer
+    ("iya setuju"). Not one shared word ("hasil cek" is no pick of "Cek kebersihan"), which
+    WRatio would accept."""
+    score = fuzz.ratio(answer, phrase)
+    said, label = set(answer.split()), set(phrase.split())
+    if len(answer) >= 4 and (said <= label or (label <= said and len(said - label) <= 2)):
+        score = max(score, fuzz.token_set_ratio(answer, phrase))
+    return score
+
+
 def number_of(text: str, content: Content | None = None) -> int | None:
     """The option number an owner meant: "2", "2.", "no 2", "dua", "two"."""
     norm = normalize(text, content)
@@ -52,11 +64,11 @@ def match_option(text: str, options: list[Option], content: Content | None = Non
             candidates.setdefault(normalize(phrase, content), option)
     if norm in candidates:
         return candidates[norm]
-    best = process.extractOne(norm, list(candidates), scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF)
+    best = process.extractOne(norm, list(candidates), scorer=_score, score_cutoff=FUZZY_CUTOFF)
     if best is None:
         return None
     # Two different options scoring the same is a guess, not an answer.
-    scored = process.extract(norm, list(candidates), scorer=fuzz.WRatio, limit=4, score_cutoff=FUZZY_CUTOFF)
+    scored = process.extract(norm, list(candidates), scorer=_score, limit=4, score_cutoff=FUZZY_CUTOFF)
     top = [candidates[name] for name, score, _ in scored if score == best[1]]
     if len({o.key for o in top}) > 1:
         return None

@@ -30,6 +30,13 @@ def match_global(turn: Turn) -> str | None:
     norm = turn.norm
     if not norm or len(norm) > 40:
         return None
+    word = _match_phrase(turn, norm)
+    if word == "start" and turn.owner.opted_out_at is None and turn.flow_name not in (None, "menu"):
+        return None  # "mulai" inside a flow is an answer there; MULAI only matters to opted-out owners
+    return word
+
+
+def _match_phrase(turn: Turn, norm: str) -> str | None:
     table = _phrases(turn)
     if norm in table:
         return table[norm]

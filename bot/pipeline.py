@@ -161,9 +161,11 @@ def route(turn: Turn) -> None:
             return
 
     # g. free-text understanding, keeping the place in the flow
+    place = (state.flow, state.step)
     if understand(turn):
         state.misses = 0
-        if step is not None and turn.state.flow == flow.name and turn.state.step == state.step and flow.name != "menu":
+        # A side question was answered and the owner is still where they were: ask again.
+        if step is not None and flow.name != "menu" and (state.flow, state.step) == place:
             turn.say("common.back_to_question")
             turn.reprompt()
         return

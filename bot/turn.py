@@ -5,6 +5,7 @@ words from it and say things through it; nothing here talks to a channel.
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,8 @@ class Turn:
         self.norm = normalize(self.text, content)
         self.replies: list[Reply] = []
         # Working copies; the pipeline writes them back once, at the end of the turn.
-        self.data: dict[str, Any] = dict(state.data or {})
+        # Deep copies: a flow may change nested values in place, and the ORM only sees reassignment.
+        self.data: dict[str, Any] = copy.deepcopy(state.data or {})
         self.history: list[str] = list(state.history or [])
         self.owner_deleted = False
 

@@ -70,3 +70,25 @@ def test_all_44_kecamatan_are_reachable_by_name(content):
     assert len(names) == 44
     for kec in names:
         assert locations.match_kecamatan(kec.name.lower(), content).key == kec.key
+
+
+MENU = [
+    Option("gmp", "Cek kebersihan & cara produksi"),
+    Option("legality", "Izin usaha saya (NIB, P-IRT, BPOM, halal)"),
+    Option("mentor", "Bicara dengan pendamping"),
+    Option("my_data", "Lihat data saya"),
+]
+
+
+@pytest.mark.parametrize("text", ["hasil cek", "temuan saya", "saya"])
+def test_one_shared_word_is_no_pick_of_a_long_label(content, text):
+    assert match_option(text, MENU, content) is None
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("bicara pendamping", "mentor"), ("cek kebersihan", "gmp"), ("lihat data", "my_data"),
+    ("iya bicara dengan pendamping", "mentor"),
+])
+def test_part_of_a_label_or_the_label_in_a_short_answer_picks_it(content, text, expected):
+    choice = match_option(text, MENU, content)
+    assert choice is not None and choice.key == expected
