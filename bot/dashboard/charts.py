@@ -47,7 +47,7 @@ def hbar(items: Sequence[tuple[str, float]], title: str, unit: str = "", max_val
     `notes` (same length) replaces the printed value, e.g. "42 (61%)"."""
     items = list(items)
     if not items:
-        return _svg(40, title, [f'<text x="0" y="24" fill="#666">–</text>'])
+        return _svg(40, title, ['<text x="0" y="24" fill="#666">–</text>'])
     top = max_value if max_value is not None else max(v for _, v in items)  # no axis: the longest bar fills the row
     row, bar_h = 36, 12
     body = []
