@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the service on embedded defaults: SQLite file, demo content, no tokens needed.
+## The demo mentor roster is (re-)imported so cases have someone to go to; re-importing never duplicates.
 run: $(STAMP)
+	$(BIN)/umkm-bot mentors import content/handoff/demo_mentors.csv
 	$(BIN)/umkm-bot run
 
 ## Run every test, on SQLite and on a real local PostgreSQL server (installed and started if missing).

@@ -108,7 +108,10 @@ def describe(services: Services, rt: ChannelRuntime, host: str, port: int, teleg
         lines.append(f"Telegram: on, {how}. Open your bot in Telegram and say 'halo'.")
     else:
         lines.append("Telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)")
-    lines.append(f"Talk to the bot from a terminal: umkm-bot chat --user 6281234567890   (web pages: {local}/)")
+    lines.append(f"Talk to the bot: in the browser at {local}/chat/ (staff sign-in; first admin: "
+                 f"umkm-bot users create --username admin --role admin), or in a terminal: "
+                 f"umkm-bot chat --user 6281234567890")
+    lines.append(f"Dashboard for staff and mentors: {local}/dash/")
     return lines
 
 

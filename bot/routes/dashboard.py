@@ -18,9 +18,10 @@ from bot.dashboard import security
 from bot.dashboard.web import HERE, render
 from bot.services import Services
 
-from bot.dashboard import views_auth, views_cases, views_chat, views_indicators, views_mentors, views_owners
+from bot.dashboard import (views_auth, views_broadcasts, views_cases, views_chat, views_indicators, views_mentors,
+                           views_owners)
 
-VIEW_MODULES = (views_auth, views_owners, views_indicators, views_cases, views_mentors)
+VIEW_MODULES = (views_auth, views_owners, views_indicators, views_cases, views_mentors, views_broadcasts)
 
 
 async def _error(request: Request, exc: HTTPException) -> Response:

@@ -98,3 +98,38 @@ def test_mentor_takes_and_resolves_a_case_on_a_phone(new_page, db, content, arti
     shot(page, artifacts_dir, "case-resolved-phone", request)
     page.goto("/dash/cases?tab=mine")
     expect(page.locator("#case-list")).to_contain_text("Belum ada kasus")
+
+
+def test_staff_compose_and_preview_a_broadcast(new_page, db, content, artifacts_dir, request):
+    """The live preview counts the segment and renders a sample as staff type; a broken template
+    is refused on screen; sending queues one message per recipient, shown as progress."""
+    from sqlalchemy import func, select
+
+    from storage.models import OutboxMessage
+
+    make_user(db, "staf", "staff")
+    register_owner(db, content, "+628120000011", "Siti Aminah", "Keripik Bu Siti", area="jakarta-timur",
+                   district="duren sawit")
+    register_owner(db, content, "+628120000012", "Rina Wati", "Kue Rina", area="jakarta-timur", district="cakung")
+    register_owner(db, content, "+628120000013", "Dewi Lestari", "Sabun Dewi", sector="cosmetics",
+                   products="sabun sereh", area="jakarta-timur", district="cakung")
+    page = new_page()
+    sign_in(page, "staf", next_path="/dash/broadcasts/new")
+    page.select_option("select[name=city]", "jakarta-timur")
+    page.select_option("select[name=sector]", "food")
+    page.fill("textarea[name=message]", "Halo {{ name }}, ada pelatihan PKP gratis minggu depan. Balas DAFTAR.")
+    expect(page.locator("#preview-count")).to_have_text("2 penerima")
+    expect(page.locator("#preview-sample")).to_contain_text("Halo ")
+    expect(page.locator("#preview-sample")).to_contain_text("pelatihan PKP gratis")
+    shot(page, artifacts_dir, "broadcast-preview", request)
+    page.fill("textarea[name=message]", "Halo {{ nama_yang_tidak_ada }}")
+    expect(page.locator("#preview-errors")).not_to_have_text("")
+    page.fill("textarea[name=message]", "Halo {{ name }}, ada pelatihan PKP gratis minggu depan. Balas DAFTAR.")
+    expect(page.locator("#preview-errors")).to_have_text("")
+    page.click("#send")
+    page.wait_for_load_state("load")
+    expect(page).to_have_url(re.compile(r"/dash/broadcasts/\d+$"))
+    shot(page, artifacts_dir, "broadcast-progress", request)
+    with db.session() as session:
+        queued = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "broadcast"))
+    assert queued == 2
