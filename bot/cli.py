@@ -23,7 +23,9 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Migrations and every scheduler tick are noise in normal operation.
+        for name in ("alembic", "apscheduler"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     logsafety.install()
 
 
