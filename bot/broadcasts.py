@@ -111,7 +111,7 @@ def owner_variables(row) -> dict[str, Any]:
 
 
 @dataclass
-class _Blank:
+class BlankOwner:
     """An owner with nothing filled in: every template must still render for them."""
 
     id: int = 0
@@ -253,7 +253,7 @@ def plan(session: Session, content: Content, *, segment: str | None, template: s
     renderer = None
     try:
         renderer = Renderer(content, template or "", template_en, event if event_id is not None else None)
-        renderer.render(_Blank())
+        renderer.render(BlankOwner())
     except BroadcastError as exc:
         problems.extend(exc.problems)
     if problems or parsed is None or renderer is None:

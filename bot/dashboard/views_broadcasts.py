@@ -10,7 +10,6 @@ message rendered) before anything is queued.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -34,22 +33,6 @@ from storage.models.events import Broadcast, EventRegistration, TrainingEvent
 STAGE_CHOICES = ("no:nib", "no:pirt", "no:bpom", "no:halal", "no:pkp", "has:nib", "has:pirt", "has:bpom", "has:halal")
 GMP_CHOICES = ("1", "2", "3", "4")
 LIST_LIMIT = 100
-
-
-@dataclass
-class _NoOwner:
-    """The sample when nobody matches yet: an owner with nothing filled in."""
-
-    id: int = 0
-    channel: str = "whatsapp"
-    address: str = ""
-    lang: str = "id"
-    name: str | None = None
-    business_name: str | None = None
-    city: str | None = None
-    district: str | None = None
-    sector: str | None = None
-    products: list = field(default_factory=list)
 
 
 def _values(data, name: str) -> list[str]:
@@ -120,7 +103,7 @@ def routes(services: Services) -> list:
                 if parsed is not None:
                     row = session.execute(select(*broadcasts.OWNER_COLUMNS).where(*parsed.conditions())
                                           .order_by(Owner.id).limit(1)).first()
-                sample = renderer.render(row or _NoOwner())[0]
+                sample = renderer.render(row or broadcasts.BlankOwner())[0]
             except broadcasts.BroadcastError as exc:
                 errors.extend(exc.problems)
         return {"spec": spec, "count": count, "sample": sample, "errors": errors}
