@@ -246,6 +246,7 @@ class MentorChat:
             .order_by(TicketEvent.id)
         ).all()
         holder = self.session.get(Mentor, ticket.mentor_id) if ticket.mentor_id else None
+        gmp = context.get("gmp") or {}  # the owner's last finished self-check (flows/gmp_check.py)
         return self.content.render(
             "handoff_case", self.lang,
             status=self.t(f"handoff.status_{ticket.status}"),
@@ -254,6 +255,9 @@ class MentorChat:
             permits=", ".join(owner.has_permits or []) or "-",
             products=", ".join(owner.products or []) or "-",
             pathway=context.get("pathway") or {},
+            gmp=gmp,
+            gmp_checklist=(gmp.get("checklist") or "").replace("_", "-").upper(),
+            gmp_date=local(datetime.fromisoformat(gmp["completed_at"])).strftime("%d-%m-%Y") if gmp else "",
             messages=[{"who": self.t("handoff.who_owner") if m.direction == "in" else self.t("handoff.who_bot"),
                        "text": (m.text or "").replace("\n", " ")[:200]} for m in reversed(messages)],
             notes=[{"at": local(n.created_at).strftime("%d-%m %H:%M"), "text": n.note} for n in notes],

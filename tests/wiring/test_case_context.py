@@ -119,3 +119,16 @@ def test_content_check_fails_for_a_renewal_rule_no_permit_can_reach(tmp_path):
 
     errors = renewal_rules_agree(_content_with(tmp_path, "gmp/reminders.yaml", unknown))
     assert any("sertifikat_x" in e and "never scheduled" in e for e in errors)
+
+
+def test_mentor_card_shows_the_last_self_check(db, content, clock):
+    from tests.dashboard.scripted import gmp_self_check
+
+    conv = register_through_the_pipeline(db, content)
+    gmp_self_check(db, content, conv.user, first_no=3)
+    conv.send("bicara dengan pendamping")
+    ticket = newest_case(db)
+    gmp = ticket.context["gmp"]
+    card = mentor_card(db, content, ticket.id)
+    assert f"Cek kebersihan terakhir (23-11-2026): CPPB-IRT, level {gmp['level']}, {gmp['findings']} temuan" in card
+    assert gmp["findings"] >= 3
