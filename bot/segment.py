@@ -112,7 +112,8 @@ class Segment:
 
 def reachable() -> list[ColumnElement[bool]]:
     return [
-        Owner.consent_at.is_not(None),
+        # Agreed in the chat, or an imported list recorded a WhatsApp opt-in (bot/owners_import.py).
+        or_(Owner.consent_at.is_not(None), Owner.opt_in_at.is_not(None)),
         Owner.opted_out_at.is_(None),
         Owner.unreachable_at.is_(None),
         Owner.channel.in_(PUSH_CHANNELS),

@@ -354,7 +354,11 @@ def handle_edit(turn: Turn):
 def start(turn: Turn) -> None:
     missing = _next_missing(turn)
     if missing == "consent":
-        turn.say("registration.welcome")
+        if turn.owner.imported_at is not None and turn.owner.name:
+            # On an office's list already: only consent and what the list lacked are asked.
+            turn.say("registration.welcome_imported", name=turn.owner.name)
+        else:
+            turn.say("registration.welcome")
         turn.goto("consent", remember=False)
     elif missing is None:
         turn.goto("confirm", remember=False)

@@ -19,8 +19,6 @@ Columns (header names in English or Indonesian, any order; `;`, `,` or tab separ
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -31,6 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot import locations
 from bot.clock import utcnow
 from bot.content import Content
+from bot.csvtable import fold, lookup, read_table
 from bot.normalize import normalize
 from storage.models.handoff import Mentor, MentorArea
 
@@ -91,15 +90,6 @@ class ImportReport:
         return not self.errors
 
 
-def _word(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^\w*\s]", " ", text.lower())).strip()
-
-
-def _lookup(words: dict[str, tuple[str, ...]], text: str) -> str | None:
-    norm = _word(text)
-    return next((key for key, options in words.items() if norm in options), None)
-
-
 class _Places:
     """Exact names, keys and aliases of Jakarta's areas and kecamatan, then the owners' fuzzy match."""
 
@@ -117,7 +107,7 @@ class _Places:
 
     def resolve(self, text: str) -> list[tuple[str, str]] | None:
         norm = normalize(text, self.content)
-        if _word(text) in ALL_WORDS:
+        if fold(text) in ALL_WORDS:
             return [(area.key, "") for area in self.areas]
         if norm in self.exact_kec:
             return [self.exact_kec[norm]]
@@ -132,51 +122,23 @@ class _Places:
         return None
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.lstrip("\ufeff")
-    return data.decode("utf-8-sig")
-
-
-def _delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+def _check_header(header: dict[str, int], line: int) -> list[str]:
+    if "telegram" not in header and "whatsapp" not in header:
+        return [f"line {line}: the header needs a 'telegram' or a 'whatsapp' column"]
+    return []
 
 
 def parse_roster(data: bytes | str, content: Content) -> tuple[list[RosterRow], list[str]]:
     """Rows and line-numbered errors. Rows are only trustworthy when errors is empty."""
-    try:
-        text = _decode(data)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1 if isinstance(data, bytes) else 1
-        return [], [f"line {line}: the file is not UTF-8 text; save it as 'CSV UTF-8' and try again"]
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        return [], ["line 1: the file is empty; the first line must be the header (code,name,...)"]
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(lines[first]))
-    errors: list[str] = []
-    header: dict[str, int] | None = None
-    header_line = 0
+    table = read_table(data, COLUMNS, REQUIRED, _check_header)
+    if table.errors and not table.rows:
+        return [], table.errors
+    errors = list(table.errors)
     rows: list[RosterRow] = []
     seen: dict[str, dict[str, int]] = {"code": {}, "telegram": {}, "whatsapp": {}}
     places = _Places(content)
-    start = 1
-    for values in reader:
-        line = start
-        start = reader.line_num + 1
-        if not any(v.strip() for v in values):
-            continue
-        if header is None:
-            header, header_errors = _read_header(values, line)
-            header_line = line
-            if header_errors:
-                return [], header_errors
-            continue
+    for line, cell in table.rows:
         row_errors: list[str] = []
-        if len(values) > header["__width__"]:
-            row_errors.append(f"{len(values)} values, but the header on line {header_line} has {header['__width__']} columns")
-        cell = {name: (values[i].strip() if i < len(values) else "") for name, i in header.items() if name != "__width__"}
         row = _read_row(line, cell, places, row_errors)
         for key in ("code", "telegram", "whatsapp"):
             value = getattr(row, key) if row else cell.get(key)
@@ -190,32 +152,9 @@ def parse_roster(data: bytes | str, content: Content) -> tuple[list[RosterRow], 
         errors.extend(f"line {line}: {message}" for message in row_errors)
         if row is not None and not row_errors:
             rows.append(row)
-    if header is None:
-        return [], ["line 1: the file has no header line"]
     if not rows and not errors:
-        errors.append(f"line {header_line}: the header has no mentor rows below it")
+        errors.append(f"line {table.header_line}: the header has no mentor rows below it")
     return rows, errors
-
-
-def _read_header(values: list[str], line: int) -> tuple[dict[str, int], list[str]]:
-    header: dict[str, int] = {"__width__": len(values)}
-    errors = []
-    for index, raw in enumerate(values):
-        name = _word(raw).replace("_", " ")
-        column = next((col for col, aliases in COLUMNS.items() if name in aliases or name.replace(" ", "_") in aliases), None)
-        if column is None:
-            if name:
-                errors.append(f"line {line}: unknown column {raw.strip()!r}; known: {', '.join(COLUMNS)}")
-            continue
-        if column in header:
-            errors.append(f"line {line}: column {column!r} appears twice")
-        header[column] = index
-    for column in REQUIRED:
-        if column not in header:
-            errors.append(f"line {line}: the header misses the {column!r} column")
-    if "telegram" not in header and "whatsapp" not in header:
-        errors.append(f"line {line}: the header needs a 'telegram' or a 'whatsapp' column")
-    return header, errors
 
 
 def _read_row(line: int, cell: dict[str, str], places: _Places, errors: list[str]) -> RosterRow | None:
@@ -257,21 +196,21 @@ def _read_row(line: int, cell: dict[str, str], places: _Places, errors: list[str
     sectors: list[str] = []
     sector_parts = [p.strip() for p in _LIST_SPLIT.split(cell.get("sectors", "")) if p.strip()]
     for part in sector_parts:
-        sector = None if _word(part) in ALL_WORDS else _lookup(SECTOR_WORDS, part)
-        if sector is None and _word(part) not in ALL_WORDS:
+        sector = None if fold(part) in ALL_WORDS else lookup(SECTOR_WORDS, part)
+        if sector is None and fold(part) not in ALL_WORDS:
             errors.append(f"sector {part!r}: use food/makanan, cosmetics/kosmetik or herbal/jamu")
         elif sector and sector not in sectors:
             sectors.append(sector)
-    if any(_word(p) in ALL_WORDS for p in sector_parts):
+    if any(fold(p) in ALL_WORDS for p in sector_parts):
         sectors = []  # "semua" means every sector, whatever else the cell lists
     role = "mentor"
     if cell.get("role"):
-        role = _lookup(ROLE_WORDS, cell["role"]) or ""
+        role = lookup(ROLE_WORDS, cell["role"]) or ""
         if not role:
             errors.append(f"role {cell['role']!r}: use mentor/pendamping or supervisor/koordinator")
     active = True
     if cell.get("active"):
-        word = _word(cell["active"])
+        word = fold(cell["active"])
         if word in YES_WORDS:
             active = True
         elif word in NO_WORDS:

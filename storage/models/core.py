@@ -37,6 +37,12 @@ class Owner(Base):
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # From an office's owner list (bot/owners_import.py); the staff migration adds these.
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    import_source: Mapped[str | None] = mapped_column(String(120))
+    # WhatsApp opt-in recorded outside the chat (a sign-up form): where and when the owner agreed.
+    opt_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opt_in_source: Mapped[str | None] = mapped_column(String(160))
 
     conversation: Mapped["ConversationState | None"] = relationship(
         back_populates="owner", cascade="all, delete-orphan", uselist=False
