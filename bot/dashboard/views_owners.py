@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot import locations
@@ -13,6 +13,7 @@ from bot.dashboard import auth
 from bot.dashboard.csvexport import csv_response
 from bot.dashboard.owners import (PAGE_SIZE, SECTORS, STAGES, OwnerFilter, done_kinds_of, permits_held, search,
                                   stage_of)
+from bot.owners_import import import_owners
 from bot.legality import pathway as legality_pathway
 from bot.legality import rules as legality_rules
 from bot.dashboard.scope import can_see_owner, owner_visibility, viewer_for
@@ -23,6 +24,7 @@ from storage.models import MessageLog, Owner, Ticket
 from storage.models.gmp import GmpCheck
 
 EXPORT_LIMIT = 100_000
+MAX_UPLOAD = 5_000_000
 
 
 def owner_row(content, owner: Owner, done_kinds: set[str] | None = None) -> dict:
@@ -103,7 +105,36 @@ def routes(services: Services) -> list:
         rows, total = await db_call(_list, request.scope["dash_user"], flt)
         pages = max(1, -(-total // PAGE_SIZE))
         return render(request, "owners.html", owners=rows, total=total, flt=flt, pages=pages,
-                      areas=locations.areas(content), sectors=SECTORS, stages=STAGES)
+                      areas=locations.areas(content), sectors=SECTORS, stages=STAGES,
+                      report=request.session.pop("owner_import_report", None))
+
+    @page("admin", "staff")
+    async def upload(request: Request) -> Response:
+        """The office's owner list: checked whole, then imported whole or not at all."""
+        user = request.scope["dash_user"]
+        form = await request.form()
+        upload_file = form.get("file")
+        data = await upload_file.read(MAX_UPLOAD + 1) if upload_file is not None and hasattr(upload_file, "read") else b""
+        dry_run = form.get("dry_run") == "1"
+        source = str(form.get("source") or "")
+        if not data or len(data) > MAX_UPLOAD:
+            request.session["owner_import_report"] = {"errors": [text(request, "owners.import_bad_file")],
+                                                      "dry_run": dry_run}
+            return RedirectResponse("/dash/owners", status_code=303)
+
+        def run():
+            with services.db.session() as session:
+                report = import_owners(session, data, content, source, dry_run=dry_run)
+                if report.ok and not dry_run:
+                    auth.audit(session, user, "import_owners", "owners",
+                               f"source={source[:120]!r}: created {len(report.created)}, updated {len(report.updated)}")
+                return report
+
+        report = await db_call(run)
+        request.session["owner_import_report"] = {
+            "dry_run": dry_run, "errors": report.errors[:50], "created": len(report.created),
+            "updated": len(report.updated), "unchanged": len(report.unchanged)}
+        return RedirectResponse("/dash/owners", status_code=303)
 
     @page()
     async def owners_csv(request: Request) -> Response:
@@ -161,5 +192,6 @@ def routes(services: Services) -> list:
     return [
         Route("/owners", owners),
         Route("/owners.csv", owners_csv),
+        Route("/owners/import", upload, methods=["POST"]),
         Route("/owners/{owner_id:int}", owner_detail),
     ]
