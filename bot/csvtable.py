@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Callable
 
 WIDTH = "__width__"
@@ -34,6 +35,16 @@ def decode(data: bytes | str) -> str:
 def delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def parse_date(raw: str) -> date | None:
+    """A day as offices write it: 2026-10-01, 01/10/2026, 01-10-2026 or 01.10.2026."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(raw.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 @dataclass

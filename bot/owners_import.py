@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime, time, timezone
 
 import phonenumbers
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from bot import locations
 from bot.clock import utcnow
 from bot.content import Content
-from bot.csvtable import fold, lookup, read_table
+from bot.csvtable import fold, lookup, parse_date, read_table
 from bot.handoff.roster import NO_WORDS, SECTOR_WORDS, YES_WORDS
 from storage.models import Owner
 
@@ -108,15 +108,6 @@ def normalise_phone(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _parse_date(raw: str) -> date | None:
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(raw, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 def _read_row(line: int, cell: dict[str, str], content: Content, errors: list[str]) -> OwnerRow | None:
     name = " ".join(cell.get("name", "").split())
     if not name:
@@ -162,7 +153,7 @@ def _read_row(line: int, cell: dict[str, str], content: Content, errors: list[st
     opt_in = fold(cell.get("opt_in", ""))
     if opt_in in YES_WORDS:
         source = " ".join(cell.get("opt_in_source", "").split())
-        when = _parse_date(cell.get("opt_in_date", ""))
+        when = parse_date(cell.get("opt_in_date", ""))
         if not source:
             errors.append("opt_in is ya, so opt_in_source must say where the owner agreed (e.g. 'formulir pelatihan')")
         elif len(source) > 160:

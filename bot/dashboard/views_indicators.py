@@ -6,12 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import locations
+from bot import locations, programme
 from bot.content import ContentError
 from bot.dashboard import charts
 from bot.dashboard.csvexport import csv_response
 from bot.dashboard.indicators import Indicators, compute
 from bot.dashboard.owners import SECTORS
+from bot.dashboard.views_programme import funnel_chart
 from bot.dashboard.web import db_call, lang_of, page, render, text
 from bot.services import Services
 
@@ -116,12 +117,18 @@ def routes(services: Services) -> list:
         with services.db.session() as session:
             return compute(session, content, area=area, period=period)
 
+    def _programme(area: str) -> programme.Funnel:
+        with services.db.session() as session:
+            return programme.funnel(session, area)
+
     @page("admin", "staff")
     async def indicators(request: Request) -> Response:
         area, period = _params(request)
         ind = await db_call(_compute, area, period)
         rows = labelled(request, services, ind)
+        programme_chart = funnel_chart(request, await db_call(_programme, area))
         return render(request, "indicators.html", ind=ind, rows=rows, charts=draw(request, ind, rows),
+                      programme_chart=programme_chart,
                       areas=locations.areas(content),
                       pct=lambda value: _pct(value, lang_of(request)))
 

@@ -16,6 +16,7 @@ from bot.dashboard.owners import (PAGE_SIZE, SECTORS, STAGES, OwnerFilter, done_
 from bot.owners_import import import_owners
 from bot.legality import pathway as legality_pathway
 from bot.legality import rules as legality_rules
+from bot.dashboard.views_programme import owner_steps
 from bot.dashboard.scope import can_see_owner, owner_visibility, viewer_for
 from bot.dashboard.web import db_call, lang_of, page, render, text
 from bot.services import Services
@@ -181,13 +182,15 @@ def routes(services: Services) -> list:
                     return None
                 profile = owner_profile(session, content, owner_id, lang)
                 profile["messages"] = recent_messages(session, owner_id)
+                profile["programme"] = owner_steps(session, owner_id)
                 auth.audit(session, user, "view_owner", f"owner:{owner_id}")
                 return profile
 
         profile = await db_call(load)
         if profile is None:
             raise HTTPException(404)
-        return render(request, "owner.html", owner=profile)
+        return render(request, "owner.html", owner=profile,
+                      programme_flash=request.session.pop("programme_flash", None))
 
     return [
         Route("/owners", owners),
