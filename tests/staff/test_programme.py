@@ -97,7 +97,7 @@ def test_csv_records_import_all_or_nothing(db, content, clock):
     with db.session() as session:
         count, errors = programme.import_records(session, bad, "staf")
     assert count == 0 and len(errors) == 3 and all(e.startswith("line 3:") for e in errors)
-    good = f"hp,tahap,tanggal,catatan\n0812-0000-0021,pemasaran,01/11/2026,bazar\n{SITI},P6,2026-11-02,\n"
+    good = f"hp,tahap,tanggal,catatan\n0812-000-0021,pemasaran,01/11/2026,bazar\n{SITI},P6,2026-11-02,\n"
     with db.session() as session:
         count, errors = programme.import_records(session, good, "staf")
     assert (count, errors) == (2, [])
