@@ -104,3 +104,25 @@ def test_csv_records_import_all_or_nothing(db, content, clock):
     with db.session() as session:
         steps = programme.steps_of(session, [owner_id])[owner_id].steps
     assert steps["p5"] == date(2026, 11, 1) and steps["p6"] == date(2026, 11, 2)
+
+
+def test_cli_funnel_and_import(db, content, clock, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from storage.db import forget_database
+
+    _programme_world(db, content)
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    try:
+        result = CliRunner().invoke(main, ["programme", "funnel", "--by", "area"], catch_exceptions=False)
+        assert result.output.splitlines() == ["area,p1,p2,p3,p4,p5,p6,p7", "jakarta-barat,2,1,1,1,1,0,0",
+                                              "jakarta-timur,1,0,0,0,0,0,0"]
+        records = tmp_path / "p7.csv"
+        records.write_text(f"hp;tahap;tanggal\n{JOKO};permodalan;2026-11-10\n", encoding="utf-8")
+        result = CliRunner().invoke(main, ["programme", "import", str(records)], catch_exceptions=False)
+        assert "Recorded 1 step(s)" in result.output
+        result = CliRunner().invoke(main, ["programme", "funnel"], catch_exceptions=False)
+        assert result.output.splitlines()[1] == "total,3,1,1,1,1,0,1"
+    finally:
+        forget_database(db.url)
