@@ -152,7 +152,8 @@ def steps_of(session: Session, owner_ids: list[int]) -> dict[int, OwnerSteps]:
     put("p3", session.execute(select(Ticket.owner_id, func.min(Ticket.taken_at))
                               .where(Ticket.owner_id.in_(owner_ids), Ticket.taken_at.is_not(None))
                               .group_by(Ticket.owner_id)))
-    put("p4", session.execute(select(PathwayStep.owner_id, func.min(PathwayStep.updated_at))
+    put("p4", session.execute(select(PathwayStep.owner_id,
+                                     func.min(func.coalesce(PathwayStep.completed_at, PathwayStep.updated_at)))
                               .where(PathwayStep.owner_id.in_(owner_ids), PathwayStep.status == DONE)
                               .group_by(PathwayStep.owner_id)))
     # A permit the owner already held when registering counts from their registration day.

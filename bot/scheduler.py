@@ -66,6 +66,10 @@ def _register_area_jobs() -> None:
     from bot.broadcasts import sweep_job
 
     register_job("broadcast_sweep", sweep_job, DEFAULT_SWEEP_SECONDS)
+    # Outgoing webhooks to other systems: queue what happened, deliver what is due.
+    from bot.api.webhooks import webhook_job
+
+    register_job("webhooks", webhook_job, 60)
 
 
 _register_area_jobs()
