@@ -5,9 +5,10 @@ import re
 from pathlib import Path
 
 from bot.content import Content, ContentError, content_check
+from bot import casetools  # noqa: F401  (registers the canned-reply and label content check)
 from bot.handoff.workhours import check_sla_content
 
-COMMANDS = ("list", "show", "take", "reply", "note", "transfer", "resolve", "help")
+COMMANDS = ("list", "show", "take", "reply", "note", "transfer", "resolve", "template", "label", "help")
 # Keys the code builds from data (f"handoff.topic_{...}"), so the reference scan cannot see them.
 DYNAMIC_KEYS = (
     [f"handoff.topic_{t}" for t in ("asked", "complaint", "misunderstood", "permit_rejected", "gmp_critical",

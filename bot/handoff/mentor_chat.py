@@ -28,6 +28,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot import casetools
 from bot.clock import local, utcnow
 from bot.content import Content
 from bot.handoff import actions
@@ -219,6 +220,41 @@ class MentorChat:
         ticket, note = self.case_and_rest(rest, held_only=not self.mentor.is_supervisor)
         actions.resolve_case(self.session, self.content, ticket, self.mentor, note, self.now)
         self.say("handoff.mentor_resolved", case_id=ticket.id)
+
+    def cmd_template(self, rest: str) -> None:
+        """/templat lists the canned replies; /templat N (or /templat #12 N) sends number N."""
+        replies = casetools.canned_replies(self.session, self.content)
+        if not rest.strip():
+            if not replies:
+                self.say("casetools.canned_none")
+                return
+            items = "\n".join(f"{i}. {r.title_in(self.lang)}" for i, r in enumerate(replies, 1))
+            self.say("casetools.canned_list", items=items)
+            return
+        ticket, number = self.case_and_rest(rest)
+        if not number.isdigit() or not 1 <= int(number) <= len(replies):
+            raise Refused("casetools.canned_unknown", number=number or "?")
+        owner = self.session.get(Owner, ticket.owner_id)
+        lang = owner.lang or "id"
+        variables = casetools.variables_for(self.session, self.content, ticket, self.mentor.name, lang)
+        text = casetools.render_canned(replies[int(number) - 1], variables, lang)
+        self.cmd_reply(f"#{ticket.id} {text}")
+
+    def cmd_label(self, rest: str) -> None:
+        """/label 12 lists a case's labels; /label 12 halal adds or removes one."""
+        ticket, word = self.case_and_rest(rest, held_only=False)
+        names = casetools.label_names(self.content, self.lang)
+        choices = ", ".join(names)
+        if not word:
+            current = ", ".join(names.get(x, x) for x in casetools.labels_of(self.session, [ticket.id])[ticket.id])
+            self.say("casetools.label_list", case_id=ticket.id, current=current or self.t("casetools.none"),
+                     choices=choices)
+            return
+        label = casetools.find_label(self.content, word)
+        if label is None:
+            raise Refused("casetools.label_unknown", word=word, choices=choices)
+        on = casetools.toggle_label(self.session, self.content, ticket.id, label, f"mentor:{self.mentor.id}")
+        self.say("casetools.label_on" if on else "casetools.label_off", label=names[label], case_id=ticket.id)
 
     # --- helpers --------------------------------------------------------------------------------
     def _id_or_current(self, rest: str) -> int:
