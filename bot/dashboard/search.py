@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.clock import JAKARTA
 from bot.csvtable import parse_date
 from storage.models import MessageLog, Owner, Ticket
+from storage.models.casetools import CaseLabel
 
 LIMIT = 50
 
@@ -39,6 +40,7 @@ class SearchQuery:
     since: date | None = None
     until: date | None = None
     what: str = "messages"  # messages | cases
+    label: str = ""  # a case label key: cases with it, or messages of owners with such a case
 
     @classmethod
     def from_params(cls, params) -> "SearchQuery":
@@ -47,11 +49,12 @@ class SearchQuery:
                    owner=" ".join((params.get("owner") or "").split())[:80].replace("\x00", ""),
                    area=(params.get("area") or "").strip()[:64],
                    since=parse_date(params.get("since") or ""), until=parse_date(params.get("until") or ""),
-                   what=what if what in ("messages", "cases") else "messages")
+                   what=what if what in ("messages", "cases") else "messages",
+                   label="".join(ch for ch in (params.get("label") or "") if ch.isalnum() or ch == "_")[:32])
 
     @property
     def empty(self) -> bool:
-        return not (self.text or self.owner)
+        return not (self.text or self.owner or self.label)
 
     def owner_conditions(self) -> list[ColumnElement[bool]]:
         out = []
@@ -76,6 +79,9 @@ def search_messages(session: Session, query: SearchQuery, visible: ColumnElement
     where = query.owner_conditions() + query.period(MessageLog.created_at)
     if query.text:
         where.append(MessageLog.text.ilike(_like(query.text), escape="\\"))
+    if query.label:
+        labelled = select(Ticket.owner_id).join(CaseLabel, CaseLabel.ticket_id == Ticket.id).where(CaseLabel.label == query.label)
+        where.append(Owner.id.in_(labelled))
     if visible is not None:
         where.append(visible)
     rows = session.execute(select(MessageLog, Owner).join(Owner, Owner.id == MessageLog.owner_id).where(*where)
@@ -91,6 +97,8 @@ def search_cases(session: Session, query: SearchQuery, visible: ColumnElement[bo
         like = _like(query.text)
         where.append(or_(Ticket.reason.ilike(like, escape="\\"), Ticket.resolution_note.ilike(like, escape="\\"),
                          Ticket.topic.ilike(like, escape="\\")))
+    if query.label:
+        where.append(Ticket.id.in_(select(CaseLabel.ticket_id).where(CaseLabel.label == query.label)))
     if visible is not None:
         where.append(visible)
     rows = session.execute(select(Ticket, Owner).join(Owner, Owner.id == Ticket.owner_id).where(*where)

@@ -20,6 +20,7 @@ from bot import locations
 from bot.clock import utcnow
 from bot.dashboard import auth
 from bot.dashboard.scope import can_see_case, case_visibility, in_area, viewer_for
+from bot.dashboard.views_casetools import case_tools
 from bot.dashboard.views_owners import owner_profile, recent_messages
 from bot.dashboard.web import db_call, lang_of, page, render
 from bot.handoff import actions
@@ -113,6 +114,7 @@ def routes(services: Services) -> list:
             targets = [(m.id, m.name, m.code) for m in mentors.values()
                        if m.active and m.id != ticket.mentor_id] if may["transfer"] else []
             auth.audit(session, user, "view_case", f"owner:{ticket.owner_id}", f"case:{case_id}")
+            tools = case_tools(session, content, viewer, ticket, lang)
             return {
                 "id": ticket.id, "topic": ticket.topic, "reason": ticket.reason, "priority": ticket.priority,
                 "status": ticket.status, "created_at": ticket.created_at, "taken_at": ticket.taken_at,
@@ -120,6 +122,7 @@ def routes(services: Services) -> list:
                 "rating": ticket.rating, "rating_comment": ticket.rating_comment,
                 "holder": holder.name if holder else None, "events": events, "may": may, "targets": targets,
                 "offered_elsewhere": me is not None and ticket.status == "open" and not may["take"],
+                "tools": tools,
             }, profile
 
     @page()
@@ -128,7 +131,7 @@ def routes(services: Services) -> list:
         if found is None:
             raise HTTPException(404)
         case, profile = found
-        return render(request, "case.html", case=case, owner=profile, event_names=EVENT_NAMES,
+        return render(request, "case.html", case=case, owner=profile, event_names=EVENT_NAMES, tools=case["tools"],
                       flash=request.session.pop("flash", ""))
 
     @page("mentor")

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import locations, programme
+from bot import casetools, locations, programme
 from bot.content import ContentError
 from bot.dashboard import charts
 from bot.dashboard.csvexport import csv_response
@@ -117,18 +117,21 @@ def routes(services: Services) -> list:
         with services.db.session() as session:
             return compute(session, content, area=area, period=period)
 
-    def _programme(area: str) -> programme.Funnel:
+    def _programme(area: str) -> tuple[programme.Funnel, list[tuple[str, str, int]]]:
         with services.db.session() as session:
-            return programme.funnel(session, area)
+            return programme.funnel(session, area), casetools.label_counts(session, area)
 
     @page("admin", "staff")
     async def indicators(request: Request) -> Response:
         area, period = _params(request)
         ind = await db_call(_compute, area, period)
         rows = labelled(request, services, ind)
-        programme_chart = funnel_chart(request, await db_call(_programme, area))
+        funnel, top_labels = await db_call(_programme, area)
+        names = casetools.label_names(content, lang_of(request))
         return render(request, "indicators.html", ind=ind, rows=rows, charts=draw(request, ind, rows),
-                      programme_chart=programme_chart,
+                      programme_chart=funnel_chart(request, funnel),
+                      top_labels=[(locations.name_of(content, city) or text(request, "ind.unknown_area"),
+                                   names.get(label, label), n) for city, label, n in top_labels],
                       areas=locations.areas(content),
                       pct=lambda value: _pct(value, lang_of(request)))
 

@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import locations
+from bot import casetools, locations
 from bot.dashboard import auth
 from bot.dashboard.scope import case_visibility, owner_visibility, viewer_for
 from bot.dashboard.search import SearchQuery, search_cases, search_messages
-from bot.dashboard.web import db_call, page, render
+from bot.dashboard.web import db_call, lang_of, page, render
 from bot.services import Services
 
 
@@ -25,7 +25,8 @@ def routes(services: Services) -> list:
             else:
                 rows = search_messages(session, query, owner_visibility(viewer))
             auth.audit(session, user, "search", query.what,
-                       f"q={query.text!r} owner={query.owner!r} area={query.area} {query.since}..{query.until}")
+                       f"q={query.text!r} owner={query.owner!r} label={query.label} area={query.area} "
+                       f"{query.since}..{query.until}")
             return rows
 
     @page()
@@ -34,6 +35,7 @@ def routes(services: Services) -> list:
         rows = [] if query.empty else await db_call(run, request.scope["dash_user"], query)
         for row in rows:
             row["place"] = locations.name_of(content, row["city"])
-        return render(request, "search.html", query=query, rows=rows, areas=locations.areas(content))
+        return render(request, "search.html", query=query, rows=rows, areas=locations.areas(content),
+                      labels=casetools.label_names(content, lang_of(request)))
 
     return [Route("/search", search)]

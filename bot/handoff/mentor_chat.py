@@ -231,7 +231,8 @@ class MentorChat:
             items = "\n".join(f"{i}. {r.title_in(self.lang)}" for i, r in enumerate(replies, 1))
             self.say("casetools.canned_list", items=items)
             return
-        ticket, number = self.case_and_rest(rest)
+        # "/templat 2" sends reply 2 to the current case; "/templat #12 2" names the case.
+        ticket, number = self.case_and_rest(rest) if rest.startswith("#") else (self.current(), rest.strip())
         if not number.isdigit() or not 1 <= int(number) <= len(replies):
             raise Refused("casetools.canned_unknown", number=number or "?")
         owner = self.session.get(Owner, ticket.owner_id)

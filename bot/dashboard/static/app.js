@@ -151,4 +151,13 @@
 
 (function () {
   document.querySelectorAll(".conversation").forEach(function (box) { box.scrollTop = box.scrollHeight; });
+  // --- canned reply picker: show the text that will be sent -----------------------------------
+  var cannedKey = document.getElementById("canned-key");
+  var cannedPreview = document.getElementById("canned-preview");
+  if (cannedKey && cannedPreview) {
+    cannedKey.addEventListener("change", function () {
+      var option = cannedKey.options[cannedKey.selectedIndex];
+      cannedPreview.textContent = option ? option.getAttribute("data-text") : "";
+    });
+  }
 })();
