@@ -125,3 +125,27 @@ def test_openapi_document_validates_and_describes_the_answers(api, db, content, 
     OAS31Validator(schemas["Indicators"]).validate(_get(api, "/api/v1/indicators", token).json())
     assert set(spec["paths"]) == {"/api/v1/owners", "/api/v1/owners/{owner_id}", "/api/v1/owners/{owner_id}/pathway",
                                   "/api/v1/cases", "/api/v1/events", "/api/v1/indicators"}
+
+
+def test_cli_creates_lists_and_revokes_clients(api, db, content, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from storage.db import forget_database
+
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    try:
+        runner = CliRunner()
+        created = runner.invoke(main, ["api", "clients", "create", "dinas-jaktim", "--area", "jakarta-timur"],
+                                catch_exceptions=False)
+        token = created.output.strip().splitlines()[-1]
+        assert created.exit_code == 0 and token.startswith("umkm_")
+        assert _get(api, "/api/v1/owners", token).status_code == 200
+        listed = runner.invoke(main, ["api", "clients", "list"], catch_exceptions=False).output
+        assert "dinas-jaktim" in listed and "jakarta-timur" in listed and token not in listed
+        bad = runner.invoke(main, ["api", "clients", "create", "x", "--area", "gotham"])
+        assert bad.exit_code == 1
+        assert runner.invoke(main, ["api", "clients", "revoke", "dinas-jaktim"]).exit_code == 0
+        assert _get(api, "/api/v1/owners", token).status_code == 401
+    finally:
+        forget_database(db.url)
