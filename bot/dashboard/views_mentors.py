@@ -17,7 +17,7 @@ from bot import locations
 from bot.clock import utcnow
 from bot.dashboard import auth
 from bot.dashboard.csvexport import csv_response
-from bot.dashboard.web import db_call, page, render, text
+from bot.dashboard.web import csv_upload, db_call, page, render, text
 from bot.handoff.roster import import_roster
 from bot.services import Services
 from storage.models import Ticket
@@ -87,11 +87,8 @@ def routes(services: Services) -> list:
     @page("admin", "staff")
     async def upload(request: Request) -> Response:
         user = request.scope["dash_user"]
-        form = await request.form()
-        upload_file = form.get("file")
-        data = await upload_file.read(MAX_UPLOAD + 1) if upload_file is not None and hasattr(upload_file, "read") else b""
-        dry_run = form.get("dry_run") == "1"
-        if not data or len(data) > MAX_UPLOAD:
+        _form, data, dry_run = await csv_upload(request, MAX_UPLOAD)
+        if data is None:
             request.session["roster_report"] = {"errors": [text(request, "mentors.bad_file")], "dry_run": dry_run}
             return RedirectResponse("/dash/mentors", status_code=303)
 

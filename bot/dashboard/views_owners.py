@@ -18,7 +18,7 @@ from bot.legality import pathway as legality_pathway
 from bot.legality import rules as legality_rules
 from bot.dashboard.views_programme import owner_steps
 from bot.dashboard.scope import can_see_owner, owner_visibility, viewer_for
-from bot.dashboard.web import db_call, lang_of, page, render, text
+from bot.dashboard.web import csv_upload, db_call, lang_of, page, render, text
 from bot.services import Services
 from storage.models import MessageLog, Owner, Ticket
 
@@ -113,12 +113,9 @@ def routes(services: Services) -> list:
     async def upload(request: Request) -> Response:
         """The office's owner list: checked whole, then imported whole or not at all."""
         user = request.scope["dash_user"]
-        form = await request.form()
-        upload_file = form.get("file")
-        data = await upload_file.read(MAX_UPLOAD + 1) if upload_file is not None and hasattr(upload_file, "read") else b""
-        dry_run = form.get("dry_run") == "1"
+        form, data, dry_run = await csv_upload(request, MAX_UPLOAD)
         source = str(form.get("source") or "")
-        if not data or len(data) > MAX_UPLOAD:
+        if data is None:
             request.session["owner_import_report"] = {"errors": [text(request, "owners.import_bad_file")],
                                                       "dry_run": dry_run}
             return RedirectResponse("/dash/owners", status_code=303)

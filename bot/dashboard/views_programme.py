@@ -17,7 +17,7 @@ from bot.csvtable import parse_date
 from bot.dashboard import auth, charts
 from bot.dashboard.csvexport import csv_response
 from bot.dashboard.scope import can_see_owner, viewer_for
-from bot.dashboard.web import db_call, page, render, text
+from bot.dashboard.web import csv_upload, db_call, page, render, text
 from bot.services import Services
 from storage.models import Owner
 
@@ -143,11 +143,8 @@ def routes(services: Services) -> list:
     @page("admin", "staff")
     async def upload(request: Request) -> Response:
         user = request.scope["dash_user"]
-        form = await request.form()
-        upload_file = form.get("file")
-        data = await upload_file.read(MAX_UPLOAD + 1) if upload_file is not None and hasattr(upload_file, "read") else b""
-        dry_run = form.get("dry_run") == "1"
-        if not data or len(data) > MAX_UPLOAD:
+        _form, data, dry_run = await csv_upload(request, MAX_UPLOAD)
+        if data is None:
             request.session["programme_report"] = {"errors": [text(request, "owners.import_bad_file")], "dry_run": dry_run}
             return RedirectResponse("/dash/programme", status_code=303)
 

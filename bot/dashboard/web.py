@@ -65,6 +65,14 @@ async def db_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run_in_threadpool(functools.partial(func, *args, **kwargs))
 
 
+async def csv_upload(request: Request, limit: int) -> tuple[Any, bytes | None, bool]:
+    """A CSV import form: (form, the file's bytes or None when missing or over `limit`, dry run?)."""
+    form = await request.form()
+    upload = form.get("file")
+    data = await upload.read(limit + 1) if upload is not None and hasattr(upload, "read") else b""
+    return form, (data if data and len(data) <= limit else None), form.get("dry_run") == "1"
+
+
 def lang_of(request: Request) -> str:
     lang = request.session.get("lang")
     if lang in ("id", "en"):
