@@ -30,24 +30,32 @@ def register(group: click.Group) -> None:
     @click.argument("photo", type=click.Path(exists=True, dir_okay=False))
     @click.option("--product", default=None, help="The product, in the owner's words: sets the route (P-IRT, MD...) "
                   "the permit number is checked against.")
+    @click.option("--route", "route_opt", default=None,
+                  help="The product's route when known (pirt, md, cosmetics, ukot...); wins over --product.")
     @click.option("--halal-certified/--no-halal-certificate", default=None,
                   help="Whether the owner holds a halal certificate (default: unknown, a halal logo gets a warning).")
     @click.option("--lang", type=click.Choice(["id", "en"]), default="id", help="Language of the owner's answer.")
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable findings.")
     @click.pass_obj
-    def check_command(content: Content, photo: str, product: str | None, halal_certified: bool | None,
-                      lang: str, as_json: bool) -> None:
+    def check_command(content: Content, photo: str, product: str | None, route_opt: str | None,
+                      halal_certified: bool | None, lang: str, as_json: bool) -> None:
         """Read PHOTO and show what the label seems to lack."""
         from bot.labels import check, ocr
         from bot.labels.answer import messages
         from bot.labels.rules import items as rule_items
         from bot.legality import classify
+        from bot.legality import rules as legality_rules
         from bot.legality.rules import lang_text
 
-        route = None
-        if product:
+        route = route_opt
+        if product and route is None:
+            # Decided from the name alone when it can be; otherwise (the bot would ask the owner
+            # yes/no questions) the route stays unknown and any permit kind is accepted.
             decision, _ = classify.classify_text(product, content)
             route = decision.route if decision.decided else None
+        routes = (legality_rules.products(content).get("routes") or {})
+        if route is not None and route not in routes:
+            raise click.BadParameter(f"unknown route {route!r}; one of {', '.join(routes)}", param_hint="--route")
         try:
             reading = ocr.read_file(Path(photo))
         except ocr.OcrUnavailable as exc:

@@ -28,6 +28,7 @@ FUZZY_CUTOFF = 85  # keywords of 6-7 letters
 FUZZY_CUTOFF_LONG = 80  # keywords of 8+ letters ("komposisi" read as "kompesis")
 PERMIT_MIN_DIGITS = 9  # shorter digit runs are codes, dates or house numbers
 PERMIT_KINDS = ("pirt", "md", "notif", "tr")
+MIN_DATE_DIGITS = 6  # d m yy
 
 
 @dataclass
@@ -194,7 +195,9 @@ def _find_best_before(lines: list[str], rule: dict) -> ItemFinding:
     for index, line in enumerate(lines):
         if _any_keyword(line, rule.get("keywords") or []):
             nearby = _mend_numbers(" ".join(lines[index:index + 2]))
-            if value.search(nearby):
+            # The wording is what must be exact; a date whose separators were lost in reading
+            # ("11062027") still counts when the line carries enough digits for one.
+            if value.search(nearby) or len(re.findall(r"\d", _mend_numbers(line))) >= MIN_DATE_DIGITS:
                 return ItemFinding("best_before", True, line)
             return ItemFinding("best_before", False, line, note="no_date")
     for line in lines:
