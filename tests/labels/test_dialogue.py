@@ -101,3 +101,21 @@ def test_hapus_data_erases_label_photos_and_checks(harness, content, clock, tmp_
     assert not kept[0].exists()
     with harness.db.session() as s:
         assert s.scalar(select(func.count()).select_from(LabelCheck)) == 0
+
+
+def test_telegram_photo_with_a_label_caption_is_checked(harness, content, clock, tmp_path, monkeypatch):
+    """Telegram: the largest photo size is fetched with getFile, kept as evidence, then read."""
+    from tests.channels.conftest import BOT_TOKEN
+
+    monkeypatch.setenv("UMKM_DATA_DIR", str(tmp_path))
+    with harness.db.session() as s:
+        s.add(Owner(channel="telegram", address="70001", lang="id", consent_at=utcnow(), registered_at=utcnow(),
+                    name="Sari", sector="food"))
+    harness.fake.files[f"/file/bot{BOT_TOKEN}/photos/LABEL-BIG.jpg"] = ("image/jpeg", label_photo(drop=("P-IRT",)))
+    photo = [{"file_id": "LABEL-SMALL", "file_unique_id": "s", "width": 90, "height": 60},
+             {"file_id": "LABEL-BIG", "file_unique_id": "b", "width": 900, "height": 600}]
+    harness.telegram_post(harness.telegram_message("", photo=photo, caption="tolong cek label kemasan saya"))
+    harness.send()
+    texts = [m["text"] for m in harness.fake.telegram_messages("70001")]
+    assert "❌ Nomor izin edar (P-IRT/MD)" in texts[-2]
+    assert "P-IRT" in texts[-1]  # the next step: print the permit number once issued
