@@ -26,7 +26,9 @@ from PIL import Image, ImageFilter, ImageOps
 
 TARGET_WIDTH = 1000
 MAX_SKEW = 8.0
-LANGS = "ind"  # Indonesian data only: labels are in Bahasa Indonesia; "ind+eng" costs twice the time
+# Indonesian data only by default: labels are in Bahasa Indonesia, and "ind+eng" costs twice the
+# CPU for a small gain on the worst photos (docs/labels.md). LABEL_OCR_LANGS=ind+eng switches.
+LANGS = os.environ.get("LABEL_OCR_LANGS", "").strip() or "ind"
 TIMEOUT_S = 30
 
 

@@ -67,8 +67,7 @@ def check_photo(session: Session, owner: Owner, url: str, path: Path, content: C
     result = check.check_reading(reading, content, route=context.route, halal_certified=context.halal_certified,
                                  product_names=context.product_names, today=today)
     stored = result.as_dict()
-    stored.pop("words", None)
-    stored.pop("text", None)
+    stored.pop("text", None)  # kept in its own column; the words keep their confidence
     row = LabelCheck(owner_id=owner.id, photo_url=url, readable=result.readable, verdict=result.verdict,
                      route=context.route, text=result.text[:4000], result=stored)
     session.add(row)
