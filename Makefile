@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres install postgres chromium bench content-check chat clean
+.PHONY: run test test-sqlite test-postgres install postgres chromium tesseract bench content-check chat clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/umkm-bot run
 
 ## Run every test, on SQLite and on a real local PostgreSQL server (installed and started if missing).
-test: $(STAMP) postgres chromium
+test: $(STAMP) postgres chromium tesseract
 	$(BIN)/umkm-bot content check
 	TEST_POSTGRES_URL=$$(scripts/postgres-test-server url) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -31,6 +31,9 @@ postgres:
 
 chromium:
 	scripts/install-chromium
+
+tesseract:
+	scripts/install-tesseract
 
 content-check: $(STAMP)
 	$(BIN)/umkm-bot content check

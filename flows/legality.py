@@ -41,6 +41,7 @@ from bot.legality.rules import lang_text
 from bot.normalize import normalize
 from bot.turn import Turn
 from bot.understanding import recognizer
+from flows.labels import pointer as label_pointer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from storage.models.legality import OWNER_SLOT, LegalityProduct, PathwayStep
 
@@ -414,7 +415,7 @@ def next_step_text(turn: Turn, row: PathwayStep, product: LegalityProduct | None
     )
     if data.get("verify"):
         text += "\n\n" + caveat(turn, data)
-    return text
+    return text + label_pointer(turn, row.step)  # the label step: "ketik CEK LABEL" (flows/labels.py)
 
 
 def ask_next(turn: Turn) -> None:

@@ -25,6 +25,7 @@ from bot.dashboard.views_owners import owner_profile, recent_messages
 from bot.dashboard.web import db_call, lang_of, page, render
 from bot.handoff import actions
 from bot.handoff.actions import Refused
+from bot.labels.card import label_card, routes as label_routes
 from bot.services import Services
 from storage.models import Owner, Ticket, TicketEvent
 from storage.models.handoff import CaseRouting, Mentor
@@ -91,6 +92,7 @@ def routes(services: Services) -> list:
             ticket = session.get(Ticket, case_id)
             profile = owner_profile(session, content, ticket.owner_id, lang)
             profile["messages"] = recent_messages(session, ticket.owner_id, limit=50)
+            profile["label"] = label_card(session, content, case_id, ticket.owner_id, lang)  # bot/labels
             mentors = {m.id: m for m in session.scalars(select(Mentor).order_by(Mentor.name))}
 
             def who(actor: str) -> str:
@@ -180,4 +182,5 @@ def routes(services: Services) -> list:
         Route("/cases", cases),
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/{action}", case_action, methods=["POST"]),
+        *label_routes(services),  # the label photo on the case card (bot/labels/card.py)
     ]

@@ -79,6 +79,16 @@ class FakeProviders:
         return [c.data for c in self.calls("telegram", "sendMessage")
                 if chat_id is None or str(c.data.get("chat_id")) == str(chat_id)]
 
+    def serve_twilio_media(self, account_sid: str, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Serve a file the way Twilio serves a message's media (behind the account's credentials);
+        returns the MediaUrl a webhook would carry."""
+        with self.lock:
+            self.counter += 1
+            n = self.counter
+        path = f"{TWILIO_PREFIX}{account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+        self.files[path] = (content_type, data)
+        return f"{self.url}{path}"
+
     def next_sid(self, prefix: str = "SM") -> str:
         with self.lock:
             self.counter += 1
