@@ -143,3 +143,46 @@ def test_the_question_limit_comes_from_content_and_then_a_mentor_decides(content
     decision, _ = classify.classify_text("sambel botol", content)
     decision = classify.answer(content, decision, False)
     assert decision.status == "undecided"
+
+
+@pytest.mark.parametrize("text, key, never", [
+    ("mie kering", "mie_kering", "katering"),
+    ("kering tempe", "olahan_kering", "katering"),
+    ("bawang goreng", "bawang_goreng", "gorengan"),
+    ("kecap manis", "kecap", "manisan"),
+    ("paru goreng kering", "dendeng", "gorengan"),
+    ("minyak telon", "minyak_telon", "minyak_gosok"),
+])
+def test_common_words_are_never_fuzzed_into_another_product(content, text, key, never):
+    found = keys(text, content)
+    assert found == [[key]] and never not in found[0]
+
+
+@pytest.mark.parametrize("word", ["kering", "goreng", "bawang", "manis", "asin", "gurih pedas"])
+def test_a_common_word_alone_is_no_product(content, word):
+    assert keys(word, content) == []
+
+
+@pytest.mark.parametrize("text, facts", [
+    ("bolu yang cuma awet 3 hari", {"shelf_life": False}),
+    ("tahan 2 minggu", {"shelf_life": True}),
+    ("awet lebih dari seminggu", {"shelf_life": True}),
+    ("kuat sebulan di suhu ruang", {"shelf_life": True}),
+    ("nugget tidak beku", {"frozen": False}),
+    ("nuget frozen", {"frozen": True}),
+    ("gudeg kalengan", {"canned": True}),
+    ("dibuat di rumah pakai alat sederhana", {"home_tools": True}),
+    ("pakai mesin pabrik", {"home_tools": False}),
+    ("bubur untuk bayi", {"for_babies": True}),
+    ("bukan untuk bayi", {"for_babies": False}),
+    ("tanpa klaim khasiat", {"medicinal_claim": False}),
+    ("berkhasiat menurunkan gula darah", {"medicinal_claim": True}),
+    ("bahannya halal semua", {"halal_ingredients": True}),
+])
+def test_facts_in_the_message_are_read_as_slots(content, text, facts):
+    found = classify.modifier_facts(text, content)
+    assert {k: found.get(k) for k in facts} == facts
+
+
+def test_buka_tiga_hari_seminggu_is_no_shelf_life(content):
+    assert "shelf_life" not in classify.modifier_facts("keripik, buka 3 hari seminggu", content)
