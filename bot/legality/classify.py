@@ -396,6 +396,12 @@ def _ask_or_give_up(decision: Decision, need: str | None, known: dict, data: dic
     return decision
 
 
+def fact_in_words(content: Content, fact: str, said: dict[str, bool]) -> bool | None:
+    """The value of `fact` that facts read from the owner's words settle ("cuma awet 3 hari" answers
+    the shelf-life question; "dijual beku" answers "beku atau dikalengkan?"), or None."""
+    return _derive(dict(said), legality_rules.products(content).get("derive") or {}).get(fact)
+
+
 def answer(content: Content, decision: Decision, yes: bool) -> Decision:
     """The owner's yes/no to `decision.question`: decide again with it."""
     assert decision.question, "answer() needs a decision that asked something"

@@ -104,3 +104,16 @@ def test_domain2_questions_that_found_nothing_or_the_wrong_rule_are_answered(db,
     assert "Dinas Kesehatan" in texts(conv.send("SLHS apa"))
     assert "merek.dgip.go.id" in texts(conv.send("cara daftar merek"))
     assert "uji laboratorium" in texts(conv.send("perlu uji lab untuk bpom"))
+
+
+def test_an_answer_in_the_owners_own_words_settles_the_question_and_extra_facts(db, content, clock):
+    conv = registered(db, content, products=["bolu"], has_permits=["nib"])
+    assert "lebih dari 7 hari" in texts(conv.send("izin saya"))
+    text = texts(conv.send("cuma awet 3 hari"))  # no yes/no word: the days answer the shelf-life question
+    assert "Maaf" not in text and "lebih dari 7 hari" not in text and "bahannya jelas halal" in text
+    conv.send("ya")
+    assert (product_row(db).route, product_row(db).answers["shelf_life"]) == ("food_none", False)
+    conv2 = registered(db, content, products=["rendang"], has_permits=["nib"], user="+628120000002")
+    assert "beku" in texts(conv2.send("izin saya"))
+    text = texts(conv2.send("gak, tapi awet sebulan"))  # answers frozen/canned AND gives the shelf life
+    assert "lebih dari 7 hari" not in text and "alat sederhana" in text
