@@ -92,6 +92,24 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """How a scheme without official levels I-IV (CPPOB, CPKB, CPOTB) shows a result: in its own
+    terms, as an estimate."""
+    heading: Mapping[str, str]  # with {grade}
+    grades: Mapping[str, Mapping[str, str]]  # level -> words in the scheme's own terms
+    note: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LevelView:
+    """What the owner reads about the level of one result."""
+    official: bool  # the CPPB-IRT level table; False = an estimate in the scheme's own terms
+    heading: str
+    note: str
+    not_ready: str  # "the P-IRT inspection would not pass yet; fix first: ..." or ""
+
+
+@dataclass(frozen=True)
 class LevelRule:
     levels: tuple[Level, ...]
     unknown_counts_as_finding: bool
@@ -100,6 +118,28 @@ class LevelRule:
     verify: bool
     verify_note: Mapping[str, str]
     severity_names: Mapping[str, Mapping[str, str]]
+    applies_to: str = "cppb_irt"
+    level_heading: Mapping[str, str] = field(default_factory=dict)
+    not_ready_levels: tuple[str, ...] = ()
+    not_ready_text: Mapping[str, str] = field(default_factory=dict)
+    estimates: Mapping[str, Estimate] = field(default_factory=dict)
+
+    def view(self, checklist_id: str, level: Level, lang: str, first_fix: str = "") -> LevelView:
+        """The level in the words the scheme uses. The I-IV table is CPPB-IRT's own; other schemes
+        get an estimate in their terms. A CPPB-IRT level the P-IRT inspection would not pass says so
+        plainly, with the fix to do first."""
+        def pick(texts: Mapping[str, str]) -> str:
+            return texts.get(lang) or texts.get("id") or ""
+
+        estimate = self.estimates.get(checklist_id)
+        if checklist_id != self.applies_to and estimate is not None:
+            grade = pick(estimate.grades.get(level.level) or {})
+            return LevelView(False, pick(estimate.heading).format(grade=grade), pick(estimate.note), "")
+        heading = pick(self.level_heading).format(level=level.level) or f"Level {level.level}"
+        not_ready = ""
+        if level.level in self.not_ready_levels and first_fix:
+            not_ready = pick(self.not_ready_text).format(fix=first_fix)
+        return LevelView(True, heading, "", not_ready)
 
     def level_for(self, counts: Mapping[str, int]) -> Level:
         for level in self.levels:
@@ -312,6 +352,26 @@ def parse_levels(raw: Any) -> tuple[LevelRule | None, list[str]]:
         )
     if levels and levels[-1].max:
         errors.append(f"{where}: the last level must have no limits (max: {{}}) so every result gets a level")
+    level_names = {level.level for level in levels}
+    applies_to = str(raw.get("applies_to") or "")
+    if not applies_to:
+        errors.append(f"{where}: applies_to must name the checklist the level table belongs to (cppb_irt)")
+    level_heading = _texts(raw.get("level_heading"), f"{where}: level_heading", errors)
+    not_ready = raw.get("pirt_not_ready") or {}
+    not_ready_levels = tuple(str(x) for x in not_ready.get("levels") or [])
+    for name in not_ready_levels:
+        if name not in level_names:
+            errors.append(f"{where}: pirt_not_ready names unknown level {name!r}")
+    not_ready_text = _texts(not_ready.get("text"), f"{where}: pirt_not_ready.text", errors)
+    estimates: dict[str, Estimate] = {}
+    for scheme, spec in (raw.get("estimates") or {}).items():
+        e_where = f"{where}: estimates.{scheme}"
+        spec = spec or {}
+        grades = {}
+        for name in level_names:
+            grades[name] = _texts((spec.get("grades") or {}).get(name), f"{e_where}.grades.{name}", errors)
+        estimates[str(scheme)] = Estimate(heading=_texts(spec.get("heading"), f"{e_where}.heading", errors),
+                                          grades=grades, note=_texts(spec.get("note"), f"{e_where}.note", errors))
     rule = LevelRule(
         levels=tuple(levels),
         unknown_counts_as_finding=bool(raw.get("unknown_counts_as_finding", True)),
@@ -320,6 +380,11 @@ def parse_levels(raw: Any) -> tuple[LevelRule | None, list[str]]:
         verify=verify,
         verify_note=verify_note,
         severity_names=severity_names,
+        applies_to=applies_to,
+        level_heading=level_heading,
+        not_ready_levels=not_ready_levels,
+        not_ready_text=not_ready_text,
+        estimates=estimates,
     )
     return rule, errors
 
@@ -459,8 +524,13 @@ def check_gmp_content(content: Content) -> list[str]:
         _checklist, problems = parse_checklist(raw, name)
         errors.extend(problems)
     try:
-        _rule, problems = parse_levels(content.data(LEVELS_FILE))
+        rule, problems = parse_levels(content.data(LEVELS_FILE))
         errors.extend(problems)
+        if rule is not None:
+            # The I-IV table is CPPB-IRT's own: every other checklist shows an estimate in its terms.
+            for name in names:
+                if name != rule.applies_to and name not in rule.estimates:
+                    errors.append(f"{LEVELS_FILE}: estimates.{name} missing (only {rule.applies_to} uses levels I-IV)")
     except ContentError as exc:
         errors.append(str(exc))
     return errors

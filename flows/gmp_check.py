@@ -398,8 +398,12 @@ def say_result(turn: Turn, check: GmpCheck, checklist: gmp.Checklist, result: gm
     parts = ", ".join(f"{count} {_severity_name(turn, rule, sev)}" for sev, count in result.counts.items() if count)
     photos = ", ".join(sorted(set(turn.session.scalars(
         select(GmpEvidence.aspect).where(GmpEvidence.check_id == check.id)))))
+    top = result.top_fixes(1)
+    view = rule.view(checklist.id, result.level, turn.lang, top[0].item.text("fix", turn.lang) if top else "")
     turn.say_template("gmp_result", title=checklist.short.get(turn.lang, checklist.short["id"]),
-                      level=result.level.level, meaning=result.level.meaning.get(turn.lang, result.level.meaning["id"]),
+                      level=result.level.level, heading=view.heading, official=view.official,
+                      estimate_note=view.note, not_ready=view.not_ready,
+                      meaning=result.level.meaning.get(turn.lang, result.level.meaning["id"]),
                       total=result.finding_total, parts=parts, unknown=result.unknown,
                       history=_history_text(turn, previous, result.finding_total), photos=photos,
                       reviewed=rule.last_reviewed)

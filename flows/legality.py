@@ -38,7 +38,7 @@ from bot.content import content_check, get_content
 from bot.legality import classify, numbers, pathway, plain
 from bot.legality import rules as legality_rules
 from bot.legality.rules import lang_text
-from bot.normalize import normalize
+from bot.normalize import normalize, word_set
 from bot.turn import Turn
 from bot.understanding import recognizer
 from flows.labels import pointer as label_pointer
@@ -310,11 +310,24 @@ def ask_question(turn: Turn) -> None:
 
 
 def handle_question(turn: Turn):
-    answer = turn.yes_no(unknown=True)
-    if answer is None:
-        return NOT_UNDERSTOOD
     current = turn.data["current"]
     decision = _decision(turn)
+    # Facts in the answer's own words count too: "cuma awet 3 hari" answers the shelf-life question,
+    # and "tidak, tapi dijual beku" also settles "frozen" so it is not asked next.
+    answer = turn.yes_no(unknown=True)
+    first, _, rest = turn.norm.partition(" ")
+    unsure = rest.split(" ", 1)[0] in {"tahu", "tau", "yakin", "pasti", "paham", "ngerti", "mengerti"}
+    if answer is None and rest and not unsure and \
+            first in word_set(turn.content, "no_words") | word_set(turn.content, "yes_words"):
+        answer = first in word_set(turn.content, "yes_words")  # "gak, tapi awet sebulan"
+    if answer is None:
+        said = classify.modifier_facts(turn.text, turn.content)
+        answer = classify.fact_in_words(turn.content, decision.question, said)
+        if answer is None:
+            return NOT_UNDERSTOOD
+    else:
+        # The words after the yes/no ("gak, dijual beku"): the leading "gak" negates nothing there.
+        said = classify.modifier_facts(" ".join(turn.norm.split()[1:]), turn.content)
     name = product_name(turn, current["key"], current["name"])
     if answer == "unknown":
         if turn.owner.consent_at is not None:
@@ -327,7 +340,9 @@ def handle_question(turn: Turn):
         _after_product(turn)
         return None
     # A new dict, not an in-place change: the state's JSON column only notices a new value.
-    turn.data["current"] = {**current, "facts": {**(current.get("facts") or {}), decision.question: bool(answer)},
+    known = current.get("facts") or {}
+    extra = {k: v for k, v in said.items() if k not in known and k != decision.question}
+    turn.data["current"] = {**current, "facts": {**extra, **known, decision.question: bool(answer)},
                             "asked": list(current.get("asked") or []) + [decision.question]}
     _continue_classification(turn)
     return None

@@ -29,3 +29,17 @@ def register(group: click.Group) -> None:
             click.echo(f"content check failed: {len(result.errors)} error(s) ({summary})", err=True)
             raise SystemExit(1)
         click.echo(f"content check ok: {summary}")
+
+    @content_group.command("facts")
+    @click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False), default=None,
+                  help="Content folder (default: CONTENT_DIR or ./content).")
+    def facts(directory: str | None) -> None:
+        """Print every regulatory fact with its sources, last_reviewed and verify flag, as CSV."""
+        from bot.legality import facts as legality_facts
+
+        root = directory or load_settings().content_dir
+        try:
+            click.echo(legality_facts.facts_csv(Content(root)), nl=False)
+        except ContentError as exc:
+            click.echo(f"content facts failed: {exc}", err=True)
+            raise SystemExit(1)

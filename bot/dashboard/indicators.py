@@ -12,7 +12,8 @@ figure can be narrowed to one city area. Demo owners from the web chat are left 
 - mentor performance: cases taken and resolved, median working hours (the handoff area's working
   calendar: office hours, weekends and holidays excluded, as the SLA counts them) from opening to
   taken and to resolved, SLA breaches (a case the SLA clock had to remind or escalate);
-- satisfaction: the IKEPU-like index from case ratings (mean x 100 / scale maximum).
+- satisfaction: "indeks kepuasan pendampingan", the mean of chat-case ratings x 100 / scale maximum
+  (not BBPOM's IKEPU survey; see docs/legality.md).
 """
 from __future__ import annotations
 

@@ -76,10 +76,21 @@ class _Index:
                 words = tuple(normalize(str(alias), content).split())
                 if words:
                     self.aliases.append((product["key"], words))
-        self.modifiers: list[tuple[tuple[str, ...], dict]] = []
+        # Words the owner may use that are words in their own right (an alias word, or a common
+        # word such as "kering", "goreng", "bawang"): never taken for a typo of another word.
+        self.known_words: set[str] = {w for _key, words in self.aliases for w in words}
+        for word in data.get("common_words") or []:
+            self.known_words.update(normalize(str(word), content).split())
+        self.modifiers: list[tuple[tuple[str, ...], dict, dict | None]] = []
         for modifier in data.get("modifiers") or []:
+            negated = modifier.get("when_negated")
             for word in modifier.get("words") or []:
-                self.modifiers.append((tuple(normalize(str(word), content).split()), dict(modifier["facts"])))
+                self.modifiers.append((tuple(normalize(str(word), content).split()), dict(modifier["facts"]),
+                                       dict(negated) if negated else None))
+        # Longest phrases first, so "tidak tahan lama" is read before "tahan lama".
+        self.modifiers.sort(key=lambda m: len(m[0]), reverse=True)
+        self.negations: set[str] = {normalize(str(w), content) for w in data.get("negation_words") or []}
+        self.shelf_life: dict = dict(data.get("shelf_life_words") or {})
 
 
 _indexes: dict[int, _Index] = {}
@@ -106,12 +117,19 @@ def word_similarity(owner_word: str, alias_word: str) -> float:
     return 0.0
 
 
+def _word_score(owner_word: str, alias_word: str, index: _Index) -> float:
+    """Like `word_similarity`, but a word the index knows in its own right is never a typo."""
+    if owner_word != alias_word and owner_word in index.known_words:
+        return 0.0  # "kering" is not "katering", "goreng" not "gorengan", "bawang" not "bakwan"
+    return word_similarity(owner_word, alias_word)
+
+
 def _matches(words: list[str], index: _Index) -> list[ProductMatch]:
     found: list[ProductMatch] = []
     for key, alias in index.aliases:
         n = len(alias)
         for start in range(0, len(words) - n + 1):
-            scores = [word_similarity(words[start + i], alias[i]) for i in range(n)]
+            scores = [_word_score(words[start + i], alias[i], index) for i in range(n)]
             if min(scores) <= 0:
                 continue
             if n == 1 and start > 0 and words[start - 1] in _NOT_A_PRODUCT_AFTER.get(alias[0], ()):
@@ -148,13 +166,67 @@ def find_products(text: str, content: Content) -> list[list[ProductMatch]]:
 
 
 def modifier_facts(text: str, content: Content) -> dict[str, bool]:
+    """The product facts an owner's message already gives ("nuget beku", "cuma awet 3 hari",
+    "buatan rumah", "tanpa klaim khasiat"), so the follow-up questions skip them.
+
+    A phrase right after a negation word ("tidak", "bukan", "tanpa"...) gives its `when_negated`
+    facts instead, or nothing when it has none. Each word is read by the longest phrase that covers it.
+    """
+    index = _index(content)
     words = normalize(text, content).split()
     facts: dict[str, bool] = {}
-    for phrase, adds in _index(content).modifiers:
+    used: set[int] = set()
+    for phrase, adds, negated in index.modifiers:
         n = len(phrase)
-        if any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1)):
-            facts.update(adds)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i:i + n]) != phrase or used & set(range(i, i + n)):
+                continue
+            used |= set(range(i, i + n))
+            if _negated(words, i, index):
+                if negated:
+                    facts.update(negated)
+            else:
+                facts.update(adds)
+    days = shelf_life_days(words, index)
+    if days is not None:
+        facts["shelf_life"] = days > int(index.shelf_life.get("more_than_days", 7))
     return facts
+
+
+def _negated(words: list[str], start: int, index: _Index, window: int = 2) -> bool:
+    return any(w in index.negations for w in words[max(0, start - window):start])
+
+
+def shelf_life_days(words: list[str], index: _Index) -> int | None:
+    """Days the owner says the product keeps ("awet 3 hari", "tahan seminggu", "kuat 2 bulan"),
+    counted only next to a keeping word, so "buka 3 hari seminggu" is no shelf life."""
+    spec = index.shelf_life
+    keep_words = set(spec.get("keep") or [])
+    units = {str(k): int(v) for k, v in (spec.get("units") or {}).items()}
+    numbers = {str(k): int(v) for k, v in (spec.get("numbers") or {}).items()}
+    whole = {str(k): int(v) for k, v in (spec.get("whole") or {}).items()}
+    more = set(spec.get("more") or [])
+    for i, word in enumerate(words):
+        days = None
+        start = i
+        if word in whole:
+            days = whole[word]
+        elif word in units and i > 0:
+            count = words[i - 1]
+            if count.isdigit():
+                days = int(count) * units[word]
+            elif count in numbers:
+                days = numbers[count] * units[word]
+            start = i - 1
+        if days is None:
+            continue
+        before = words[max(0, start - 4):start]
+        if not keep_words & set(before):
+            continue
+        if more & set(before[-2:]):
+            days += 1  # "lebih dari seminggu"
+        return days
+    return None
 
 
 # --- deciding ------------------------------------------------------------------------------------
@@ -178,9 +250,28 @@ def base_facts(content: Content, key: str) -> tuple[str, dict[str, bool]]:
 
 
 def _derive(facts: dict[str, bool], derive: dict) -> dict[str, bool]:
+    """Facts that follow from others. `all_of`: true when every part is, false when one is not;
+    `any_of`: true when one part is, false when none is. An answer to the combined question
+    settles the parts it can: all_of true -> every part true; any_of false -> every part false."""
     facts = dict(facts)
     for target, spec in (derive or {}).items():
+        if target not in facts:
+            continue
+        if "all_of" in spec and facts[target] is True:
+            for part in spec["all_of"]:
+                facts.setdefault(part, True)
+        if "any_of" in spec and facts[target] is False:
+            for part in spec["any_of"]:
+                facts.setdefault(part, False)
+    for target, spec in (derive or {}).items():
         if target in facts:
+            continue
+        if "any_of" in spec:
+            values = [facts.get(p) for p in spec["any_of"]]
+            if any(v is True for v in values):
+                facts[target] = True
+            elif values and all(v is False for v in values):
+                facts[target] = False
             continue
         parts = spec.get("all_of") or []
         values = [facts.get(p) for p in parts]
@@ -241,9 +332,16 @@ def _resolve(rule_list: list[dict], facts: dict[str, bool]) -> tuple[tuple[str, 
 def _question_for(fact: str, facts: dict[str, bool], data: dict) -> str:
     """The question to ask for a needed fact: a derived fact asks its first unknown part when some
     parts are known, its own combined question when none is."""
-    spec = (data.get("derive") or {}).get(fact)
+    derive = data.get("derive") or {}
+    # A fact asked together with others ("beku atau dikalengkan?") while none of them is known.
+    for target, spec in derive.items():
+        parts = spec.get("any_of") or spec.get("all_of") or []
+        if spec.get("ask_together") and fact in parts and target not in facts \
+                and not any(p in facts for p in parts):
+            return target
+    spec = derive.get(fact)
     if spec:
-        parts = spec.get("all_of") or []
+        parts = spec.get("all_of") or spec.get("any_of") or []
         if any(p in facts for p in parts):
             for part in parts:
                 if part not in facts:
@@ -296,6 +394,12 @@ def _ask_or_give_up(decision: Decision, need: str | None, known: dict, data: dic
         decision.status = "undecided"
         decision.question = None
     return decision
+
+
+def fact_in_words(content: Content, fact: str, said: dict[str, bool]) -> bool | None:
+    """The value of `fact` that facts read from the owner's words settle ("cuma awet 3 hari" answers
+    the shelf-life question; "dijual beku" answers "beku atau dikalengkan?"), or None."""
+    return _derive(dict(said), legality_rules.products(content).get("derive") or {}).get(fact)
 
 
 def answer(content: Content, decision: Decision, yes: bool) -> Decision:

@@ -124,7 +124,19 @@ def check_legality_content(content: Content) -> list[str]:
     _check_products(content, ctx)
     _check_faq(content, ctx)
     _check_glossary(content, ctx)
+    from bot.legality import facts  # facts reads this module's helpers
+
+    errors.extend(facts.stale_facts(content))  # reviewed more than 12 months ago
     return errors
+
+
+# Column widths in storage/models/legality.py: a longer key would fail on PostgreSQL only.
+MAX_LENGTHS = {"step": 24, "permit_kind": 16, "route": 24, "sector": 16, "reason": 32, "product": 48}
+
+
+def _too_long(ctx: _Ctx, where: str, what: str, value: Any) -> None:
+    if isinstance(value, str) and len(value) > MAX_LENGTHS[what]:
+        ctx.errors.append(f"{where}: {what} {value!r} is longer than {MAX_LENGTHS[what]} characters (database column)")
 
 
 def _check_steps(content: Content, ctx: _Ctx) -> None:
@@ -133,6 +145,8 @@ def _check_steps(content: Content, ctx: _Ctx) -> None:
         ctx.errors.append(f"{STEPS_FILE}: no steps")
     for key, data in all_steps.items():
         where = f"{STEPS_FILE}: step {key}"
+        _too_long(ctx, where, "step", key)
+        _too_long(ctx, where, "permit_kind", data.get("permit_kind"))
         ctx.fact(where, data)
         for name in STEP_TEXT_FIELDS:
             ctx.bilingual(f"{where}.{name}", data.get(name))
@@ -192,13 +206,17 @@ def _check_products(content: Content, ctx: _Ctx) -> None:
     reasons = data.get("reasons") or {}
     for key, text in reasons.items():
         ctx.bilingual(f"{where}: reason {key}", text)
+        _too_long(ctx, where, "reason", key)
     routes = data.get("routes") or {}
     for key, route in routes.items():
+        _too_long(ctx, where, "route", key)
         ctx.bilingual(f"{where}: route {key}.summary", route.get("summary"))
         for step_key in route.get("steps") or []:
             if step_key != "halal" and step_key not in all_steps:
                 ctx.errors.append(f"{where}: route {key} uses unknown step {step_key!r}")
     sectors = set((data.get("rules") or {}))
+    for sector in sectors:
+        _too_long(ctx, where, "sector", sector)
     for rule_set_name in ("rules", "halal_rules"):
         for sector, rules in (data.get(rule_set_name) or {}).items():
             for i, rule in enumerate(rules or []):
@@ -218,6 +236,7 @@ def _check_products(content: Content, ctx: _Ctx) -> None:
     for product in data.get("products") or []:
         key = product.get("key")
         at = f"{where}: product {key}"
+        _too_long(ctx, at, "product", key)
         if key in seen_keys:
             ctx.errors.append(f"{at}: duplicate key")
         seen_keys.add(key)

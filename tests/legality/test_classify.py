@@ -56,7 +56,7 @@ def test_dry_home_snack_asks_only_about_tools_and_gets_pirt_and_self_declare(con
     decision, asked = run(content, "keripik singkong", {"home_tools": True})
     assert asked == ["home_tools"]
     assert (decision.route, decision.halal_route) == ("pirt", "halal_sd")
-    assert decision.steps == ["nib", "pkp", "label", "pirt", "halal_sd"]
+    assert decision.steps == ["nib", "pkp", "label", "pirt", "halal_sd", "merek"]
 
 
 def test_frozen_food_is_md_without_asking_about_the_route(content):
@@ -66,17 +66,17 @@ def test_frozen_food_is_md_without_asking_about_the_route(content):
 
 
 @pytest.mark.parametrize("text, answers, route", [
-    ("gudeg kaleng", {"halal_simple": True}, "md"),
+    ("gudeg kaleng", {"home_tools": True}, "md"),
     ("susu kedelai", {"home_tools": True}, "md"),
     ("bubur bayi", {"halal_simple": True}, "md"),
-    ("air mineral", {"home_tools": True}, "md"),
+    ("air mineral", {"home_tools": True}, "md_sni"),
     ("dendeng", {"home_tools": True, "halal_ingredients": False}, "pirt"),
     ("ikan asin", {"home_tools": True}, "pirt"),
     ("madu", {"home_tools": False}, "md"),
     ("kue basah", {"halal_simple": True}, "food_none"),
     ("roti", {"shelf_life": True, "home_tools": True, "halal_ingredients": True}, "pirt"),
-    ("lulur", {}, "cosmetics"),
-    ("sunscreen", {}, "cosmetics_a"),
+    ("lulur", {"maklon": False}, "cosmetics"),
+    ("sunscreen", {"maklon": False}, "cosmetics_a"),
     ("param", {}, "umot"),
     ("kapsul herbal", {}, "ukot"),
     ("jamu gendong", {}, "herbal_none"),
@@ -88,9 +88,16 @@ def test_routes(content, text, answers, route):
     assert len(asked) <= 3
 
 
-def test_catering_never_gets_self_declare(content):
+def test_catering_needs_slhs_and_plans_regular_halal(content):
     decision, asked = run(content, "nasi kotak", {})
-    assert (decision.route, decision.halal_route, asked) == ("food_none", "halal_reg", [])
+    assert (decision.route, decision.halal_route, asked) == ("food_service", "halal_reg", [])
+    assert decision.steps == ["nib", "slhs", "halal_reg"] and decision.verify
+
+
+def test_warung_makan_may_self_declare(content):
+    # BPJPH letter 1361/2023: warung makan, kedai and carts may self-declare.
+    decision, asked = run(content, "warung makan", {"halal_simple": True})
+    assert (decision.route, decision.halal_route, asked) == ("food_service", "halal_sd", ["halal_simple"])
 
 
 def test_factory_made_food_gets_the_regular_halal_route(content):
@@ -125,10 +132,10 @@ def test_every_product_decides_in_every_answer_path_within_max_questions(content
 
 
 def test_a_question_whose_answer_changes_nothing_is_not_asked(content):
-    # Canned rendang and not-canned rendang that keeps a week are both MD: ask only what splits them.
-    decision, asked = run(content, "rendang", {"canned": True, "halal_simple": True})
-    assert decision.route == "md" and asked[0] == "canned"
-    assert "shelf_life" not in asked
+    # Frozen or canned rendang is MD whatever else holds: its shelf life and tools are not asked.
+    decision, asked = run(content, "rendang", {"frozen_or_canned": True, "halal_simple": True})
+    assert decision.route == "md" and asked[0] == "frozen_or_canned"
+    assert "shelf_life" not in asked and "home_tools" not in asked
 
 
 def test_the_question_limit_comes_from_content_and_then_a_mentor_decides(content_copy):
@@ -136,3 +143,46 @@ def test_the_question_limit_comes_from_content_and_then_a_mentor_decides(content
     decision, _ = classify.classify_text("sambel botol", content)
     decision = classify.answer(content, decision, False)
     assert decision.status == "undecided"
+
+
+@pytest.mark.parametrize("text, key, never", [
+    ("mie kering", "mie_kering", "katering"),
+    ("kering tempe", "olahan_kering", "katering"),
+    ("bawang goreng", "bawang_goreng", "gorengan"),
+    ("kecap manis", "kecap", "manisan"),
+    ("paru goreng kering", "dendeng", "gorengan"),
+    ("minyak telon", "minyak_telon", "minyak_gosok"),
+])
+def test_common_words_are_never_fuzzed_into_another_product(content, text, key, never):
+    found = keys(text, content)
+    assert found == [[key]] and never not in found[0]
+
+
+@pytest.mark.parametrize("word", ["kering", "goreng", "bawang", "manis", "asin", "gurih pedas"])
+def test_a_common_word_alone_is_no_product(content, word):
+    assert keys(word, content) == []
+
+
+@pytest.mark.parametrize("text, facts", [
+    ("bolu yang cuma awet 3 hari", {"shelf_life": False}),
+    ("tahan 2 minggu", {"shelf_life": True}),
+    ("awet lebih dari seminggu", {"shelf_life": True}),
+    ("kuat sebulan di suhu ruang", {"shelf_life": True}),
+    ("nugget tidak beku", {"frozen": False}),
+    ("nuget frozen", {"frozen": True}),
+    ("gudeg kalengan", {"canned": True}),
+    ("dibuat di rumah pakai alat sederhana", {"home_tools": True}),
+    ("pakai mesin pabrik", {"home_tools": False}),
+    ("bubur untuk bayi", {"for_babies": True}),
+    ("bukan untuk bayi", {"for_babies": False}),
+    ("tanpa klaim khasiat", {"medicinal_claim": False}),
+    ("berkhasiat menurunkan gula darah", {"medicinal_claim": True}),
+    ("bahannya halal semua", {"halal_ingredients": True}),
+])
+def test_facts_in_the_message_are_read_as_slots(content, text, facts):
+    found = classify.modifier_facts(text, content)
+    assert {k: found.get(k) for k in facts} == facts
+
+
+def test_buka_tiga_hari_seminggu_is_no_shelf_life(content):
+    assert "shelf_life" not in classify.modifier_facts("keripik, buka 3 hari seminggu", content)

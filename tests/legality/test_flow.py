@@ -52,7 +52,7 @@ def test_owner_reporting_pirt_number_sees_step_done_expiry_year_and_next_step(db
 
 
 def test_rejection_records_reason_and_opens_a_mentor_case_linked_to_the_step(db, content, clock):
-    conv = registered(db, content, products=["lulur"], has_permits=["nib"])
+    conv = registered(db, content, products=["lulur buatan sendiri"], has_permits=["nib"])
     conv.send("izin saya")
     conv.send("notifikasi saya ditolak")
     conv.send("DIP belum lengkap")
@@ -60,7 +60,7 @@ def test_rejection_records_reason_and_opens_a_mentor_case_linked_to_the_step(db,
     with db.session() as session:
         ticket = session.scalars(select(Ticket)).one()
         assert (ticket.topic, ticket.status, ticket.priority) == ("permit_rejected:notif", "open", 1)
-        assert ticket.context["rejection_reason"] == "DIP belum lengkap" and ticket.context["product"] == "lulur"
+        assert ticket.context["rejection_reason"] == "DIP belum lengkap" and ticket.context["product"] == "lulur buatan sendiri"
     assert (notif.status, notif.rejection_reason, notif.ticket_id) == ("ditolak", "DIP belum lengkap", ticket.id)
 
 
@@ -91,10 +91,11 @@ def test_registration_permits_show_as_done_in_izin_saya(db, content, clock):
 
 
 def test_facts_flagged_verify_carry_last_reviewed_and_ask_your_mentor(db, content, clock):
-    conv = registered(db, content, products=["sabun mandi"], has_permits=["nib"])
+    conv = registered(db, content, products=["sabun mandi buatan sendiri"], has_permits=["nib"])
     conv.send("izin saya")
     text = "\n".join(r.text for r in conv.send("tidak"))
     # The halal route for cosmetics is uncertain (verify), and so is how long CPKB takes.
-    assert text.count("terakhir kami cek 23-11-2026") >= 2 and "Tanyakan ke pendamping" in text
-    answer = "\n".join(r.text for r in conv.send("wajib halal kapan"))
-    assert "17/18 Oktober 2026" in answer and "terakhir kami cek 23-11-2026" in answer
+    assert text.count("terakhir kami cek 26-11-2026") >= 2 and "Tanyakan ke pendamping" in text
+    answer = conv.send("wajib halal kapan")[0].text
+    # DOMAIN-2: the deadline and its sanctions are confirmed, so no caveat any more.
+    assert "18 Oktober 2026" in answer and "Rp2 miliar" in answer and "terakhir kami cek" not in answer

@@ -36,7 +36,7 @@ def test_steps_are_ordered_with_nib_first_and_shared_by_products(db, content, cl
         keripik = add(session, owner, content, "keripik", {"home_tools": True})
         add(session, owner, content, "abon", {"home_tools": True, "halal_ingredients": True})
         rows = pathway.product_pathway(session, keripik, content)
-        assert [r.step for r in rows] == ["nib", "pkp", "label", "pirt", "halal_sd"]
+        assert [r.step for r in rows] == ["nib", "pkp", "label", "pirt", "halal_sd", "merek"]
         steps = pathway.steps_of(session, owner)
         assert sum(1 for r in steps if r.step == "nib") == 1  # one NIB for the whole business
         assert sum(1 for r in steps if r.step == "pirt") == 2  # one P-IRT per food type
@@ -64,8 +64,11 @@ def test_next_step_waits_for_requirements_and_halal_runs_alongside(db, content, 
         # P-IRT still waits for PKP and the label; halal only needs the NIB.
         assert pathway.next_step(session, owner, content).step.step == "halal_sd"
         pathway.set_status(rows["halal_sd"], "sedang")
+        # The trademark (JakPreneur P4) only needs the NIB too, and comes after halal.
+        assert pathway.next_step(session, owner, content).step.step == "merek"
+        pathway.set_status(rows["merek"], "sedang")
         waiting = pathway.next_step(session, owner, content)
-        assert waiting.state == "waiting" and {r.step for r in waiting.waiting} == {"pkp", "label", "halal_sd"}
+        assert waiting.state == "waiting" and {r.step for r in waiting.waiting} == {"pkp", "label", "halal_sd", "merek"}
 
 
 def test_a_rejected_step_comes_first(db, content, clock):
@@ -99,7 +102,7 @@ def test_recording_a_pirt_sets_number_dates_and_implied_steps(db, content, clock
 def test_expiring_permits_are_found_by_date_for_reminders(db, content, clock):
     with db.session() as session:
         owner = make_owner(session)
-        add(session, owner, content, "lulur", {})
+        add(session, owner, content, "lulur", {"maklon": False})
         notif = pathway.steps_for_kind(session, owner, "notif")[0]
         check = numbers.check_number("notif", "NA18230100123", content)
         pathway.record_permit(notif, check, content, issued_on=date(2024, 1, 10), session=session)
@@ -111,7 +114,7 @@ def test_expiring_permits_are_found_by_date_for_reminders(db, content, clock):
 def test_all_done_means_marketing_may_start(db, content, clock):
     with db.session() as session:
         owner = make_owner(session)
-        add(session, owner, content, "lulur", {})
+        add(session, owner, content, "lulur", {"maklon": False})
         assert not pathway.legality_done(session, owner, content)
         for row in pathway.steps_of(session, owner):
             pathway.set_status(row, "selesai")
@@ -137,4 +140,4 @@ def test_classifying_a_product_again_drops_untouched_steps_of_its_old_route(db, 
         add(session, owner, content, "keripik", {"home_tools": True})
         add(session, owner, content, "keripik", {"home_tools": False})  # made with machines after all
         product_steps = {r.step for r in pathway.steps_of(session, owner) if r.slot != "owner"}
-        assert product_steps == {"label", "md", "halal_reg"}
+        assert product_steps == {"label", "uji_lab", "md", "halal_reg", "merek"}

@@ -56,7 +56,7 @@ def test_mentor_case_opened_after_registration_shows_the_pathway_status(db, cont
     assert ticket.context["pathway"] == {
         "Usaha (semua produk)": "NIB: selesai · Sertifikat PKP: selesai",
         "keripik singkong": "Cek label kemasan: selesai · P-IRT: selesai, 206327101012331, berlaku sampai "
-                            "23-11-2031 · Sertifikat halal jalur self-declare: belum",
+                            "23-11-2031 · Sertifikat halal jalur self-declare: belum · Pendaftaran merek: belum",
     }
 
 

@@ -171,6 +171,7 @@ def test_finishing_the_pathway_cancels_the_stalled_reminder(db, content, clock):
     clock.shift(timedelta(days=14))
     sweep_due(db, content)
     assert len(sent(db, "stalled_step")) == 1  # sent, and armed again for a month later
+    conv.send("sudah dapat sertifikat merek")  # the trademark step (JakPreneur P4)
     replies = conv.send(f"sudah dapat P-IRT {PIRT}")  # implies the label: every step is done
     assert any("Semua izin di jalur Anda sudah selesai" in r.text for r in replies)
     [stalled] = reminders_of(db, "stalled_step")
@@ -185,6 +186,7 @@ def test_finishing_the_pathway_cancels_the_stalled_reminder(db, content, clock):
 
 def test_a_new_product_after_the_pathway_was_finished_starts_the_clock_again(db, content, clock):
     conv = keripik_pathway(db, content, has_permits=("nib", "pkp", "halal"))
+    conv.send("sudah dapat sertifikat merek")
     conv.send(f"sudah dapat P-IRT {PIRT}")
     assert reminders_of(db, "stalled_step")[0].status == "cancelled"
     clock.shift(timedelta(days=2))

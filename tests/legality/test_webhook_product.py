@@ -1,0 +1,29 @@
+"""A product question entering where real WhatsApp traffic enters: a signed Twilio webhook, answered
+through the real twilio client (to the local fake provider). What the owner reads is checked."""
+from __future__ import annotations
+
+from tests.channels.conftest import fake, harness, make_harness  # noqa: F401 (fixtures)
+
+
+def bodies(harness) -> list[str]:
+    harness.send()
+    return [m["Body"] for m in harness.fake.twilio_messages()]
+
+
+def test_a_shelf_stable_dried_product_gets_pirt_not_no_permit(harness, clock):
+    # DOMAIN-2: "bawang goreng" once matched "bakwan" (fried snacks) and got "no permit needed".
+    form = harness.twilio_form("izin bawang goreng kemasan buatan rumah apa ya?", sender="whatsapp:+6281234567101")
+    assert harness.twilio_post(form).status_code == 200
+    sent = bodies(harness)
+    text = "\n".join(sent)
+    assert "Bawang goreng" in text and "P-IRT" in text
+    assert "Tidak perlu izin" not in text and "Gorengan" not in text
+    assert all(len(body) <= 600 for body in sent)
+
+
+def test_a_jamu_drink_with_a_claim_is_told_it_is_traditional_medicine(harness, clock):
+    form = harness.twilio_form("izin kunyit asam botolan buat pelancar haid, titip toko, apa?",
+                               sender="whatsapp:+6281234567102")
+    assert harness.twilio_post(form).status_code == 200
+    text = "\n".join(bodies(harness))
+    assert "UKOT" in text and "TR" in text and "Apakah" not in text
