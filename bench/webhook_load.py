@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/webhook_load.py [--owners 600] [--closed-seconds 10] [--rate 200]
         [--open-seconds 10] [--connections 32] [--web 1] [--workers 0] [--skip-floor]
+        [--sqlite-burst 200] [--only-sqlite]
 
 Needs TEST_POSTGRES_URL (an admin URL; `scripts/postgres-test-server url` prints the local one).
 Everything runs on loopback, on ports the OS hands out, and is stopped at the end.
@@ -24,6 +25,10 @@ Printed per phase: accepted/s (webhooks answered 200), processed/s end to end (t
 which commits in the same transaction as the reply's outbox row), p50/p99 webhook answer time and
 reply lag (webhook sent -> reply in the outbox), server CPU per message (the service's processes,
 and separately the PostgreSQL backends serving its database), and the ratio to the floor.
+
+Then the SQLite pilot: `umkm-bot run` on a SQLite file gets --sqlite-burst webhooks at the same
+instant, twice (the second burst meets the first one's turns); printed: how many were answered and
+the slowest answer (target: all within 2 s), and how long handling them all took.
 """
 from __future__ import annotations
 
@@ -318,6 +323,58 @@ class Service:
         self.engine.dispose()
 
 
+async def burst(port: int, messages: Messages, count: int) -> Phase:
+    """`count` webhooks at the same instant, each on its own connection."""
+    phase = Phase(f"burst of {count}")
+    prepared = [messages.next() for _ in range(count)]
+    conns = [Connection(port) for _ in range(count)]
+    phase.started = time.time()
+    await asyncio.gather(*(phase.one(c, sid, raw, phase.started) for c, (sid, raw) in zip(conns, prepared)))
+    phase.ended = time.time()
+    for c in conns:
+        c.close()
+    return phase
+
+
+def sqlite_burst(count: int, owners: int) -> None:
+    """The SQLite pilot: `umkm-bot run` on a SQLite file (its worker in the same process), and
+    `count` concurrent webhooks; all must be answered well inside Twilio's 15 s (target: 2 s)."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pilot.sqlite3"
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL"))}
+        env.update(DATABASE_URL=f"sqlite:///{path}", UMKM_DATA_DIR=tmp, CONTENT_DIR=str(REPO / "content"),
+                   PUBLIC_BASE_URL=PUBLIC, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+                   TWILIO_WHATSAPP_FROM=OUR_NUMBER, TWILIO_API_BASE="http://127.0.0.1:9")
+        binary = str(Path(sys.executable).parent / "umkm-bot")
+        process = subprocess.Popen([binary, "run", "--no-sender", "--no-scheduler", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(port, process)
+            messages = Messages(owners, "Q")
+            print(f"SQLite pilot (umkm-bot run on a SQLite file, worker in the same process):")
+            for round_ in range(2):  # the second burst meets the first one's turns still running
+                phase = asyncio.run(burst(port, messages, count))
+                print(f"  {phase.name:<16} answered {phase.accepted}/{count}  answer p50 {pct(phase.answer_ms, .5):7.1f} ms"
+                      f"  p99 {pct(phase.answer_ms, .99):7.1f} ms  max {max(phase.answer_ms or [float('nan')]):7.1f} ms"
+                      + (f"  errors {phase.errors}" if phase.errors else ""))
+            started = time.time()
+            total = messages.count
+            while time.time() - started < 300:
+                with sqlite3.connect(path, timeout=30) as conn:
+                    done = conn.execute("SELECT count(*) FROM channel_inbox WHERE status = 'done'").fetchone()[0]
+                if done >= total:
+                    break
+                time.sleep(0.5)
+            print(f"  {'':<16} all {done}/{total} handled {time.time() - started:.1f} s after the last answer")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+
 def report(phase: Phase, cpu_app: float | None, cpu_pg: float | None, processed: dict[str, float] | None,
            floor: Phase | None) -> dict:
     seconds = phase.ended - phase.started
@@ -392,10 +449,15 @@ def main() -> None:
     parser.add_argument("--web", type=int, default=1, help="web processes (umkm-bot run; the first also works the inbox)")
     parser.add_argument("--workers", type=int, default=0, help="separate umkm-bot worker processes (split deployment)")
     parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--sqlite-burst", type=int, default=200, help="concurrent webhooks for the SQLite pilot (0: skip)")
+    parser.add_argument("--only-sqlite", action="store_true")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
         serve_floor(args.serve_floor)
+        return
+    if args.only_sqlite:
+        sqlite_burst(args.sqlite_burst, args.owners)
         return
     admin = os.environ.get("TEST_POSTGRES_URL")
     if not admin:
@@ -427,6 +489,8 @@ def main() -> None:
             asyncio.run(drive(service.ports, Messages(args.owners, "S"), args, service, floor_phases))
         finally:
             service.stop()
+    if args.sqlite_burst:
+        sqlite_burst(args.sqlite_burst, args.owners)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ each, and the batch commits with the replies in the outbox. Several worker proce
 batches per process with `concurrency`) share the queue safely; see the inbox's docstring for the
 order and exactly-once guarantees.
 
-Waking: on PostgreSQL a dedicated connection LISTENs on `umkm_inbox`, which a trigger NOTIFYs when
-rows are stored; the worker also polls every `poll` seconds (retries that became due, a listening
+Waking: on PostgreSQL a dedicated connection LISTENs on `umkm_inbox`, which the web processes
+NOTIFY after storing rows; the worker also polls every `poll` seconds (retries that became due, a listening
 connection that dropped). On SQLite it polls, and a worker in the web process (`umkm-bot run`) is
 woken directly by the webhook.
 

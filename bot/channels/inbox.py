@@ -25,13 +25,17 @@ pipeline's duplicate check, inbound_messages, stays a second line). A message wh
 retried with backoff; after INBOX_MAX_ATTEMPTS it is `failed` and the owner's later messages go on.
 Rows left `processing` with a lease by older versions are taken over once the lease runs out.
 
-Waking: on PostgreSQL the insert fires a trigger that NOTIFYs `umkm_inbox` at commit, and the
-workers LISTEN; on SQLite (or if the listening connection drops) they poll.
+Waking: on PostgreSQL the web process sends `NOTIFY umkm_inbox` from a thread of its own after
+rows were stored (one NOTIFY for however many rows arrived meanwhile), and the workers LISTEN.
+Not from the webhook's own transaction: a transaction that NOTIFYs takes a database-wide lock at
+commit, which serialised the webhooks' commits (measured: 256 stores/s with it, 734 without, 16
+threads). On SQLite (or while the listening connection is down) the workers poll.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +62,40 @@ NOTIFY_CHANNEL = "umkm_inbox"
 INBOX = ChannelInbox.__table__
 # Literal, so that PostgreSQL matches the partial indexes on unfinished rows.
 UNFINISHED_SQL = text("channel_inbox.status IN ('pending', 'processing')")
+
+
+_notifier_lock = threading.Lock()
+
+
+class Notifier:
+    """Sends `NOTIFY umkm_inbox` on a connection of its own, once per burst of stored rows: a poke
+    while a NOTIFY is on its way is covered by the next one, so workers never miss a row."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.wanted = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="inbox-notify", daemon=True)
+        self.thread.start()
+
+    def poke(self) -> None:
+        self.wanted.set()
+
+    def _run(self) -> None:
+        import psycopg
+
+        conninfo = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = None
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(conninfo, autocommit=True)
+                conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+            except Exception as exc:  # the workers' polling covers the gap
+                log.warning("inbox NOTIFY not sent: %s", exc)
+                conn = None
+                self.wanted.wait(1.0)
 
 
 @dataclass(frozen=True)
@@ -101,15 +139,28 @@ class Inbox:
         )
 
         def write() -> bool:
+            if self.db.is_postgres:  # one statement: one round trip, no BEGIN/COMMIT around it
+                with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    return conn.execute(statement).first() is not None
             with self.db.engine.begin() as conn:
                 return conn.execute(statement).first() is not None
 
         stored = self.db.retrying(write)
-        if stored and self.on_stored is not None:
-            self.on_stored()
+        if stored:
+            if self.on_stored is not None:
+                self.on_stored()
+            if self.db.is_postgres:
+                self._notifier().poke()
         if not stored:
             log.info("duplicate %s message dropped: %s", incoming.channel, incoming.message_id)
         return stored
+
+    def _notifier(self) -> "Notifier":
+        notifier = self.__dict__.get("_notify")
+        if notifier is None:
+            with _notifier_lock:
+                notifier = self.__dict__.setdefault("_notify", Notifier(self.db))
+        return notifier
 
     def mark_blocked(self, incoming: Incoming) -> None:
         """The owner blocked the bot: stop sending to them until they write again."""
