@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot.channels.inbox import NOTIFY_CHANNEL, Inbox
@@ -31,6 +32,10 @@ from bot.channels.inbox import NOTIFY_CHANNEL, Inbox
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 3600.0
+# SQLite, worker in the web process: while webhooks keep arriving, turns wait (at most
+# INGEST_FIRST_MAX seconds in a row) so that the webhooks' inserts never queue behind them.
+INGEST_QUIET = 0.05
+INGEST_FIRST_MAX = 2.0
 
 
 class InboxWorker:
@@ -43,11 +48,22 @@ class InboxWorker:
         self.handled = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_stored = 0.0
 
     def wake(self) -> None:
-        """Something was stored (callable from any thread)."""
+        """Something was stored in this process (callable from any thread)."""
         if self._wake is not None and self._loop is not None:
+            self._last_stored = time.monotonic()
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _ingest_first(self) -> None:
+        """SQLite: one writer at a time, so let a burst of webhooks in before the next turn."""
+        if self.inbox.db.is_postgres:
+            return
+        waited = 0.0
+        while time.monotonic() - self._last_stored < INGEST_QUIET and waited < INGEST_FIRST_MAX:
+            await asyncio.sleep(INGEST_QUIET / 2)
+            waited += INGEST_QUIET / 2
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work the inbox until `stop` is set; a batch in progress finishes first."""
@@ -68,6 +84,7 @@ class InboxWorker:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
+            await self._ingest_first()
             try:
                 claimed = await asyncio.to_thread(self.inbox.work_batch, self.batch, loop)
             except Exception:
