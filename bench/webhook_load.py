@@ -265,7 +265,8 @@ async def open_loop(ports: list[int], messages: Messages, rate: float, seconds: 
 
 # --- the real service ------------------------------------------------------------------------------
 class Service:
-    def __init__(self, url: str, web: int, workers: int, data_dir: Path):
+    def __init__(self, url: str, web: int, workers: int, data_dir: Path, ingest_only: bool = False):
+        self.ingest_only = ingest_only
         self.url = url
         self.ports = [free_port() for _ in range(web)]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL"))}
@@ -279,7 +280,7 @@ class Service:
         self.processes = []
         for i, port in enumerate(self.ports):
             args = [binary, "run", "--no-sender", "--no-scheduler", "--port", str(port)]
-            if i > 0 or workers:
+            if i > 0 or workers or ingest_only:
                 args.append("--no-worker")
             self.processes.append(subprocess.Popen(args, env={**env, "UMKM_PORT": str(port)},
                                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
@@ -420,7 +421,7 @@ async def drive(ports: list[int], messages: Messages, args, service: Service | N
         else:
             phase = await open_loop(ports, messages, args.rate, args.open_seconds)
         processed = None
-        if service is not None:
+        if service is not None and not service.ingest_only:
             deadline = time.time() + args.drain_timeout
             while True:
                 processed = dict(await asyncio.to_thread(service.done, since))
@@ -449,6 +450,8 @@ def main() -> None:
     parser.add_argument("--web", type=int, default=1, help="web processes (umkm-bot run; the first also works the inbox)")
     parser.add_argument("--workers", type=int, default=0, help="separate umkm-bot worker processes (split deployment)")
     parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="also measure the web processes alone (no inbox worker): the store-and-answer floor")
     parser.add_argument("--sqlite-burst", type=int, default=200, help="concurrent webhooks for the SQLite pilot (0: skip)")
     parser.add_argument("--only-sqlite", action="store_true")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
@@ -481,6 +484,14 @@ def main() -> None:
             floor.wait(10)
     import tempfile
 
+    if args.ingest_only:
+        with scratch_database(admin, prefix="umkm_bench_load") as url, tempfile.TemporaryDirectory() as tmp:
+            service = Service(url, args.web, 0, Path(tmp), ingest_only=True)
+            try:
+                print(f"web only (umkm-bot run --no-worker x{args.web}: verify, one INSERT, answer):")
+                asyncio.run(drive(service.ports, Messages(args.owners, "I"), args, service, floor_phases))
+            finally:
+                service.stop()
     with scratch_database(admin, prefix="umkm_bench_load") as url, tempfile.TemporaryDirectory() as tmp:
         service = Service(url, args.web, args.workers, Path(tmp))
         try:

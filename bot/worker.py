@@ -138,12 +138,14 @@ class InboxWorker:
                 await asyncio.sleep(1.0)
 
 
-def spawn(count: int, batch: int, concurrency: int = 1) -> list[subprocess.Popen]:
-    """Start `count` `umkm-bot worker` processes with this process's environment."""
+def spawn(count: int, batch: int, concurrency: int = 1, nice: int = 0) -> list[subprocess.Popen]:
+    """Start `count` `umkm-bot worker` processes with this process's environment. `nice`: their
+    lower CPU priority, so that on shared cores the webhooks are answered first; the backlog of
+    turns then waits in the inbox, which is what it is for."""
     binary = Path(sys.executable).parent / "umkm-bot"
     command = [str(binary)] if binary.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
-    return [subprocess.Popen([*command, "worker", "--batch", str(batch), "--concurrency", str(concurrency)],
-                             env=os.environ.copy()) for _ in range(count)]
+    return [subprocess.Popen([*command, "worker", "--batch", str(batch), "--concurrency", str(concurrency),
+                              "--nice", str(nice)], env=os.environ.copy()) for _ in range(count)]
 
 
 def stop_children(children: list[subprocess.Popen], timeout: float = 30.0) -> None:

@@ -59,12 +59,34 @@ log = logging.getLogger(__name__)
 UNFINISHED = ("pending", "processing")
 KEEP_DONE = timedelta(days=2)  # done rows only guard against late redeliveries
 NOTIFY_CHANNEL = "umkm_inbox"
+STORE_WRITERS = 2  # inserts of waiting webhooks in flight at once, per process
+STORE_BATCH = 200  # rows per insert at most
 INBOX = ChannelInbox.__table__
 # Literal, so that PostgreSQL matches the partial indexes on unfinished rows.
 UNFINISHED_SQL = text("channel_inbox.status IN ('pending', 'processing')")
 
 
 _notifier_lock = threading.Lock()
+
+
+def _resolve(future: asyncio.Future, answer: bool = False, exception: BaseException | None = None) -> None:
+    """Answer a waiting webhook, also when it waits on another event loop than the writer's."""
+    def settle() -> None:
+        if not future.done():
+            if exception is not None:
+                future.set_exception(exception)
+            else:
+                future.set_result(answer)
+
+    loop = future.get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        settle()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(settle)
 
 
 class Notifier:
@@ -125,35 +147,78 @@ class Inbox:
         self.turn = turn or _default_turn
         self.on_handled: Callable[[], None] | None = None  # e.g. wake the sender in this process
         self.on_stored: Callable[[], None] | None = None  # wake an inbox worker running in this process
+        self._waiting: list[tuple[Incoming, asyncio.Future]] = []  # webhooks waiting for their write
+        self._writers = 0
 
     # --- storing (in the webhook request) -------------------------------------------------------
     def store(self, incoming: Incoming) -> bool:
         """Keep one message with one INSERT; False when this provider id was already stored."""
+        return self.store_many([incoming])[0]
+
+    def store_many(self, items: list[Incoming]) -> list[bool]:
+        """Keep several messages with ONE multi-row INSERT ... ON CONFLICT DO NOTHING (one commit);
+        for each, False when its provider id was already stored (or came twice in `items`)."""
         dialect_insert = pg_insert if self.db.is_postgres else sqlite_insert
+        now = utcnow()
+        rows = {}
+        for item in items:
+            rows.setdefault((item.channel, item.message_id), {
+                "channel": item.channel, "message_id": item.message_id, "address": item.address,
+                "payload": dict(item.data), "status": "pending", "attempts": 0, "received_at": now})
         statement = (
-            dialect_insert(INBOX)
-            .values(channel=incoming.channel, message_id=incoming.message_id, address=incoming.address,
-                    payload=dict(incoming.data), status="pending", attempts=0, received_at=utcnow())
+            dialect_insert(INBOX).values(list(rows.values()))
             .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-            .returning(INBOX.c.id)
+            .returning(INBOX.c.channel, INBOX.c.message_id)
         )
 
-        def write() -> bool:
+        def write() -> set[tuple[str, str]]:
             if self.db.is_postgres:  # one statement: one round trip, no BEGIN/COMMIT around it
                 with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    return conn.execute(statement).first() is not None
+                    return {tuple(row) for row in conn.execute(statement)}
             with self.db.engine.begin() as conn:
-                return conn.execute(statement).first() is not None
+                return {tuple(row) for row in conn.execute(statement)}
 
-        stored = self.db.retrying(write)
-        if stored:
+        new = self.db.retrying(write)
+        if new:
             if self.on_stored is not None:
                 self.on_stored()
             if self.db.is_postgres:
                 self._notifier().poke()
-        if not stored:
-            log.info("duplicate %s message dropped: %s", incoming.channel, incoming.message_id)
-        return stored
+        answers = []
+        for item in items:
+            key = (item.channel, item.message_id)
+            answers.append(key in new)
+            new.discard(key)  # a second copy in the same call is a duplicate
+            if not answers[-1]:
+                log.info("duplicate %s message dropped: %s", item.channel, item.message_id)
+        return answers
+
+    async def store_async(self, incoming: Incoming) -> bool:
+        """`store` for a webhook: concurrent requests of this process are written together, one
+        INSERT and one commit for whatever arrived while the previous write was under way (group
+        commit; each request still answers only once its row is committed)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((incoming, future))
+        if self._writers < STORE_WRITERS:
+            self._writers += 1
+            loop.create_task(self._write_waiting())
+        return await future
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:STORE_BATCH], self._waiting[STORE_BATCH:]
+                try:
+                    answers = await asyncio.to_thread(self.store_many, [item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        _resolve(future, exception=exc)
+                    continue
+                for (_, future), answer in zip(batch, answers):
+                    _resolve(future, answer)
+        finally:
+            self._writers -= 1
 
     def _notifier(self) -> "Notifier":
         notifier = self.__dict__.get("_notify")

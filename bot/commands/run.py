@@ -153,7 +153,7 @@ def register(group: click.Group) -> None:
         children, in_process = [], None
         if not no_worker:
             if services.db.is_postgres:
-                children = inbox_workers.spawn(workers, batch=32, concurrency=4)
+                children = inbox_workers.spawn(workers, batch=32, concurrency=4, nice=10)
             else:
                 in_process = inbox_workers.InboxWorker(rt.inbox)
         try:

@@ -21,11 +21,18 @@ def register(group: click.Group) -> None:
     @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 16),
                   help="Batches in flight in this process.")
     @click.option("--drain", is_flag=True, help="Handle what is waiting now, then exit.")
-    def worker(batch: int, concurrency: int, drain: bool) -> None:
+    @click.option("--nice", default=0, show_default=True, type=click.IntRange(0, 19),
+                  help="Lower this process's CPU priority (`umkm-bot run` uses 10 for its child worker, so "
+                       "webhooks on the same cores are answered first).")
+    def worker(batch: int, concurrency: int, drain: bool, nice: int) -> None:
         """Handle stored webhooks: claim batches across owners, run their turns, queue the replies.
         Run as many as the database and cores allow; they share the queue safely."""
+        import os
+
         from bot.worker import InboxWorker
 
+        if nice:
+            os.nice(nice)
         rt = runtime(build_services())
         if drain:
             click.echo(f"handled={rt.inbox.work_until_idle(batch)}")

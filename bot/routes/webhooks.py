@@ -52,7 +52,7 @@ def routes(services: Services) -> list:
         except RejectedRequest as exc:
             return _forbidden("twilio", request, exc)
         for item in incoming:
-            await run_in_threadpool(rt.inbox.store, item)
+            await rt.inbox.store_async(item)
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     async def twilio_status(request: Request) -> Response:
@@ -96,7 +96,7 @@ async def accept_telegram(rt, incoming: list):
     callbacks = []
     for item in incoming:
         if item.kind == "message":
-            await run_in_threadpool(rt.inbox.store, item)
+            await rt.inbox.store_async(item)
         elif item.kind == "blocked":
             await run_in_threadpool(rt.inbox.mark_blocked, item)
         elif item.kind == "callback_only":
