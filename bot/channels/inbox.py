@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, text, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -270,11 +270,6 @@ class Inbox:
             claimed.append(ClaimedMessage(row.id, (row.attempts or 0) + 1, row.channel, row.address,
                                           row.message_id, dict(row.payload or {}), row.received_at))
         return claimed
-
-    def waiting(self) -> int:
-        """How many unfinished rows there are (for the health page and the benchmarks)."""
-        with self.db.engine.connect() as conn:
-            return conn.scalar(select(text("count(*)")).select_from(INBOX).where(UNFINISHED_SQL)) or 0
 
     def prune(self) -> int:
         with self.db.session() as session:
