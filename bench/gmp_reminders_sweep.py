@@ -5,7 +5,9 @@
 Builds a fresh SQLite file and (when TEST_POSTGRES_URL is set, as `make bench` does) a fresh
 PostgreSQL database, gives every owner one due reminder (a mix of kinds, some opted out), then
 runs one `sweep_due` in a separate process and prints the wall time, the rate, and the peak
-resident memory of the sweeping process (plus how much it grew during the sweep).
+resident memory of the sweeping process (plus how much it grew during the sweep), next to a raw-SQL
+floor measured in the same database just before: one INSERT ... SELECT of every due row into the
+outbox and one UPDATE, rolled back.
 """
 from __future__ import annotations
 
@@ -88,10 +90,41 @@ def sweep_child(url: str, batch: int, out) -> None:
              "suppressed": report.suppressed, "batches": report.batches})
 
 
+FLOOR_SQL = (
+    "INSERT INTO outbox (owner_id, channel, address, kind, priority, text, options, template_vars, dedupe_key,"
+    " status, attempts, created_at, updated_at)"
+    " SELECT r.owner_id, o.channel, o.address, 'reminder', 10, 'Pengingat: cek kebersihan dapur hari ini.', '[]',"
+    " '{}', 'floor:' || r.id, 'pending', 0, :now, :now"
+    " FROM reminders r JOIN owners o ON o.id = r.owner_id"
+    " WHERE r.status = 'pending' AND r.due_at <= :now AND o.opted_out_at IS NULL"
+)
+
+
+def floor(url: str) -> tuple[float, int]:
+    """The raw-SQL floor in the same database: one INSERT ... SELECT of every due row into the
+    outbox (same table, same indexes) plus one UPDATE marking them, then rolled back."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            started = time.perf_counter()
+            written = conn.execute(text(FLOOR_SQL), {"now": NOW.replace(tzinfo=None) if "sqlite" in url else NOW}).rowcount
+            conn.execute(text("UPDATE reminders SET status = 'queued' WHERE status = 'pending' AND due_at <= :now"),
+                         {"now": NOW.replace(tzinfo=None) if "sqlite" in url else NOW})
+            elapsed = time.perf_counter() - started
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    return elapsed, written
+
+
 def run(label: str, url: str, owners: int, batch: int) -> None:
     t0 = time.perf_counter()
     populate(url, owners)
     setup = time.perf_counter() - t0
+    floor_s, floor_rows = floor(url)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=sweep_child, args=(url, batch, out))
@@ -102,7 +135,9 @@ def run(label: str, url: str, owners: int, batch: int) -> None:
     print(f"{label:10s} owners={owners:,} batch={batch} setup={setup:.1f}s | sweep {result['elapsed']:.2f}s "
           f"({handled / result['elapsed']:,.0f} reminders/s), queued={result['queued']:,} "
           f"suppressed={result['suppressed']:,} batches={result['batches']} | peak RSS {result['peak_mb']:.0f} MB "
-          f"(+{result['peak_mb'] - result['before_mb']:.0f} MB during sweep)", flush=True)
+          f"(+{result['peak_mb'] - result['before_mb']:.0f} MB during sweep) | raw-SQL floor {floor_s:.2f}s "
+          f"({floor_rows:,} rows, INSERT ... SELECT + UPDATE) ratio {result['elapsed'] / floor_s:.1f}x "
+          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def main() -> None:

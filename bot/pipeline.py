@@ -24,11 +24,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot import cases
 from bot import globals as global_words
@@ -59,45 +60,93 @@ RELAY_HOOKS: list[RelayHook] = [cases.relay]
 
 
 def handle(inbound: Inbound, db: Database | None = None, content: Content | None = None) -> list[Reply]:
+    """Handle one message in its own transaction and return the replies (console, web chat, tests;
+    the channels' inbox workers run many turns per transaction with `handle_turn`)."""
     db = db or get_database()
     content = content or get_content()
+    writes = TurnWrites()
     with db.session() as session:
-        for hook in INBOUND_HOOKS:
-            replies = hook(session, inbound, content)
-            if replies is not None:
-                return replies
-        owner = lock_owner(session, db, inbound)
-        if not first_delivery(session, inbound):
-            log.info("duplicate message dropped owner=%s channel=%s", owner.id, inbound.channel)
-            return []
-        state = owner.conversation
-        if state is None:
-            state = ConversationState(owner=owner, data={}, history=[], misses=0)
-            session.add(state)
-        turn = Turn(session, owner, state, inbound, content)
-        owner.last_inbound_at = max(filter(None, [owner.last_inbound_at, inbound.received_at]))
-        owner.unreachable_at = None
-        route(turn)
-        erased_media = _save(session, turn)
-    if erased_media:
-        _erase_evidence(erased_media)
-    return turn.replies
+        result = handle_turn(session, db, inbound, content, writes)
+        writes.flush(session)
+    if result.erased_media:
+        _erase_evidence(result.erased_media)
+    return result.replies
+
+
+@dataclass
+class TurnResult:
+    replies: list[Reply]
+    erased_media: list[str] = field(default_factory=list)  # files to erase once the transaction commits
+
+
+class TurnWrites:
+    """The message log and outbox rows of one or more turns, written with one multi-row insert per
+    table when the caller is done (an inbox batch writes all of its turns' rows at once)."""
+
+    def __init__(self) -> None:
+        self.logs: list[dict] = []
+        self.outbox: list[dict] = []
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.logs), len(self.outbox)
+
+    def rollback_to(self, mark: tuple[int, int]) -> None:
+        """Forget what a turn that failed (and was rolled back to its savepoint) wanted to write."""
+        del self.logs[mark[0]:]
+        del self.outbox[mark[1]:]
+
+    def flush(self, session: Session) -> None:
+        if self.logs:
+            session.execute(insert(MessageLog.__table__), self.logs)
+        if self.outbox:
+            session.execute(insert(OutboxMessage.__table__), self.outbox)
+        self.logs, self.outbox = [], []
+
+
+def handle_turn(session: Session, db: Database, inbound: Inbound, content: Content,
+                writes: TurnWrites) -> TurnResult:
+    """One turn inside the caller's transaction; the log and outbox rows go to `writes`."""
+    for hook in INBOUND_HOOKS:
+        replies = hook(session, inbound, content)
+        if replies is not None:
+            return TurnResult(replies)
+    owner = lock_owner(session, db, inbound)
+    if not first_delivery(session, inbound):
+        log.info("duplicate message dropped owner=%s channel=%s", owner.id, inbound.channel)
+        return TurnResult([])
+    state = owner.conversation
+    if state is None:
+        state = ConversationState(owner=owner, data={}, history=[], misses=0)
+        session.add(state)
+    turn = Turn(session, owner, state, inbound, content)
+    owner.last_inbound_at = max(filter(None, [owner.last_inbound_at, inbound.received_at]))
+    owner.unreachable_at = None
+    route(turn)
+    erased_media = _save(session, turn, writes)
+    return TurnResult(turn.replies, erased_media)
 
 
 def lock_owner(session: Session, db: Database, inbound: Inbound) -> Owner:
-    """Fetch the owner for this channel address, creating it, with the owner's lock held."""
+    """Fetch the owner for this channel address, creating it, with the owner's lock held.
+
+    One round trip for a known owner: the owner row (locked) and its conversation state together."""
     where = (Owner.channel == inbound.channel, Owner.address == inbound.address)
     lang = inbound.lang_hint if inbound.lang_hint in ("id", "en") else "id"
+    query = select(Owner).where(*where).options(joinedload(Owner.conversation))
     if db.is_postgres:
+        locked = query.with_for_update(of=Owner)
+        owner = session.scalars(locked).first()
+        if owner is not None:
+            return owner
         session.execute(
             pg_insert(Owner)
             .values(channel=inbound.channel, address=inbound.address, lang=lang, products=[],
                     created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["channel", "address"])
         )
-        return session.scalars(select(Owner).where(*where).with_for_update()).one()
+        return session.scalars(locked).one()
     # SQLite: the transaction began with BEGIN IMMEDIATE, which already serialises writers.
-    owner = session.scalars(select(Owner).where(*where)).first()
+    owner = session.scalars(query).first()
     if owner is None:
         owner = Owner(channel=inbound.channel, address=inbound.address, lang=lang, products=[])
         session.add(owner)
@@ -210,8 +259,10 @@ def _fallback(turn: Turn, in_flow: bool) -> None:
         turn.say("common.not_understood_hint")
 
 
-def _save(session: Session, turn: Turn) -> list[str]:
+def _save(session: Session, turn: Turn, writes: TurnWrites | None = None) -> list[str]:
     """Write the turn; returns the owner's kept media files to erase once this commits."""
+    own_writes = writes is None
+    writes = writes if writes is not None else TurnWrites()
     inbound, owner, now = turn.inbound, turn.owner, utcnow()
     if turn.owner_deleted:
         # Erase the owner and everything keyed to them (the database cascades); the farewell
@@ -220,22 +271,27 @@ def _save(session: Session, turn: Turn) -> list[str]:
                                                                MessageLog.direction == "in")).all()
         session.delete(owner)
         session.flush()
-        _enqueue(session, turn, owner_id=None, now=now)
+        _enqueue(session, turn, owner_id=None, now=now, writes=writes)
+        if own_writes:
+            writes.flush(session)
         return [item["url"] for items in media for item in items or [] if item.get("url")]
     state = turn.state
     state.data = turn.data
     state.history = turn.history
     state.updated_at = now
-    session.add(MessageLog(
-        owner_id=owner.id, direction="in", text=turn.text, flow=state.flow, step=state.step,
-        media=[{"kind": m.kind, "url": m.url, "content_type": m.content_type} for m in inbound.media],
-        created_at=inbound.received_at,
-    ))
+    media = [{"kind": m.kind, "url": m.url, "content_type": m.content_type} for m in inbound.media]
+    writes.logs.append(_log_row(owner.id, "in", turn.text, [], media, state, "reply", inbound.received_at))
     for reply in turn.replies:
-        session.add(MessageLog(owner_id=owner.id, direction="out", text=reply.text, options=reply.options,
-                               flow=state.flow, step=state.step, kind=reply.kind, created_at=now))
-    _enqueue(session, turn, owner_id=owner.id, now=now)
+        writes.logs.append(_log_row(owner.id, "out", reply.text, reply.options, [], state, reply.kind, now))
+    _enqueue(session, turn, owner_id=owner.id, now=now, writes=writes)
+    if own_writes:
+        writes.flush(session)
     return []
+
+
+def _log_row(owner_id: int, direction: str, text: str, options: list, media: list, state, kind: str, at) -> dict:
+    return {"owner_id": owner_id, "direction": direction, "text": text, "options": list(options or []),
+            "media": media, "flow": state.flow, "step": state.step, "kind": kind, "created_at": at}
 
 
 def _erase_evidence(urls: list[str]) -> None:
@@ -247,13 +303,17 @@ def _erase_evidence(urls: list[str]) -> None:
     log.info("erased %d evidence files of a deleted owner", erase(root, urls))
 
 
-def _enqueue(session: Session, turn: Turn, owner_id: int | None, now) -> None:
+def _enqueue(session: Session, turn: Turn, owner_id: int | None, now, writes: TurnWrites | None = None) -> None:
     inbound = turn.inbound
-    for reply in turn.replies:
-        session.add(OutboxMessage(
-            owner_id=owner_id, channel=inbound.channel, address=inbound.address, kind=reply.kind,
-            priority=PRIORITY.get(reply.kind, 0), text=reply.text, options=reply.options,
-            template_vars=reply.template_vars,
-            status="sent" if inbound.synchronous else "pending",
-            sent_at=now if inbound.synchronous else None, created_at=now,
-        ))
+    rows = [{
+        "owner_id": owner_id, "channel": inbound.channel, "address": inbound.address, "kind": reply.kind,
+        "priority": PRIORITY.get(reply.kind, 0), "text": reply.text, "options": list(reply.options or []),
+        "template_vars": dict(reply.template_vars or {}), "dedupe_key": None,
+        "status": "sent" if inbound.synchronous else "pending", "attempts": 0,
+        "sent_at": now if inbound.synchronous else None, "created_at": now,
+    } for reply in turn.replies]
+    if writes is None:
+        if rows:
+            session.execute(insert(OutboxMessage.__table__), rows)
+        return
+    writes.outbox.extend(rows)

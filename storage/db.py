@@ -10,14 +10,16 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -52,7 +54,10 @@ def _make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip on every checkout. A connection the server dropped
+    # is invalidated by the pool when it fails; callers that can repeat their work use
+    # `Database.retrying`, and the pool recycles connections before server-side timeouts.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 class Database:
@@ -85,6 +90,17 @@ class Database:
                 yield session
         finally:
             session.close()
+
+    def retrying(self, work: Callable[[], T], attempts: int = 3) -> T:
+        """Run `work` (one whole transaction), again on a fresh connection when the one it got
+        turned out to be dead (the server restarted, an idle connection was cut)."""
+        for attempt in range(attempts):
+            try:
+                return work()
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,6 +1,6 @@
 """Channel commands: a separate outbox sender, and the Telegram webhook.
 
-  umkm-bot sender             send from the outbox (and sweep the inbound queue) until stopped
+  umkm-bot sender             send from the outbox until stopped (turns: `umkm-bot worker`)
   umkm-bot sender --drain     send what is due now, then exit
   umkm-bot telegram-webhook   set the Telegram webhook to PUBLIC_BASE_URL/webhooks/telegram
 """

@@ -1,7 +1,10 @@
 """`umkm-bot run`: the whole service in one process.
 
 The web app (webhooks, health, pages, web chat) under uvicorn, plus, in the same event loop,
-the outbox sender, the inbound queue's sweep and, with --telegram-polling, Telegram long polling.
+the outbox sender and, with --telegram-polling, Telegram long polling. The owners' turns run in an
+inbox worker (bot/worker.py): on PostgreSQL a child `umkm-bot worker` process (--workers N of them),
+so turns never compete with the webhooks for this process's interpreter lock; on SQLite in this
+event loop. --no-worker leaves them to separate `umkm-bot worker` processes (split deployment).
 Without any channel token the service still runs (SQLite by default): the console and the web
 chat work, the channels are simply off.
 
@@ -54,11 +57,12 @@ class _Server(uvicorn.Server):
 
 
 async def run_workers(rt: ChannelRuntime, stop: asyncio.Event, sender: bool = True,
-                      telegram_polling: bool = False, set_telegram_webhook: bool = False) -> None:
-    """The background work of a process: the sender, the inbox sweep, Telegram polling."""
+                      telegram_polling: bool = False, set_telegram_webhook: bool = False,
+                      inbox_worker=None) -> None:
+    """The background work of a process: the sender, an inbox worker, Telegram polling."""
     from bot.routes.webhooks import accept_telegram
 
-    jobs = [rt.inbox.run(stop)]
+    jobs = [inbox_worker.run(stop)] if inbox_worker is not None else []
     if sender and rt.channels:
         jobs.append(rt.sender.run(stop))
     telegram = rt.telegram
@@ -125,7 +129,13 @@ def register(group: click.Group) -> None:
                   help="Do not send from the outbox here (a separate `umkm-bot sender` does).")
     @click.option("--no-scheduler", is_flag=True,
                   help="Do not run reminders and other periodic jobs here (a separate `umkm-bot scheduler` does).")
-    def run(host: str | None, port: int | None, telegram_polling: bool, no_sender: bool, no_scheduler: bool) -> None:
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+                  help="Inbox worker processes to start (PostgreSQL; SQLite works the inbox in this process).")
+    @click.option("--no-worker", is_flag=True,
+                  help="Only accept webhooks here; separate `umkm-bot worker` processes run the turns.")
+    @click.option("--access-log", is_flag=True, help="Log every HTTP request (off: it costs throughput).")
+    def run(host: str | None, port: int | None, telegram_polling: bool, no_sender: bool, no_scheduler: bool,
+            workers: int, no_worker: bool, access_log: bool) -> None:
         """Run the service: webhooks, health, pages, the outbox sender and the scheduler, on embedded defaults."""
         services = build_services()
         rt = runtime(services)
@@ -138,19 +148,29 @@ def register(group: click.Group) -> None:
         scheduler = None if no_scheduler else build_scheduler(services, blocking=False)
         if scheduler is not None:
             scheduler.start()
+        from bot import worker as inbox_workers
+
+        children, in_process = [], None
+        if not no_worker:
+            if services.db.is_postgres:
+                children = inbox_workers.spawn(workers, batch=32, concurrency=4, nice=10)
+            else:
+                in_process = inbox_workers.InboxWorker(rt.inbox)
         try:
-            asyncio.run(_serve(services, rt, host, port, telegram_polling, not no_sender))
+            asyncio.run(_serve(services, rt, host, port, telegram_polling, not no_sender, in_process, access_log))
         finally:
+            inbox_workers.stop_children(children)
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
 
-    async def _serve(services, rt, host, port, telegram_polling, sender) -> None:
+    async def _serve(services, rt, host, port, telegram_polling, sender, inbox_worker, access_log) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        config = uvicorn.Config(create_app(services), host=host, port=port, log_level="info")
+        config = uvicorn.Config(create_app(services), host=host, port=port, log_level="info", access_log=access_log)
         server = _Server(config, on_exit=lambda: loop.call_soon_threadsafe(stop.set))
         workers = asyncio.create_task(run_workers(rt, stop, sender=sender, telegram_polling=telegram_polling,
-                                                  set_telegram_webhook=not telegram_polling))
+                                                  set_telegram_webhook=not telegram_polling,
+                                                  inbox_worker=inbox_worker))
         try:
             await server.serve()
         finally:

@@ -4,8 +4,8 @@ POST /webhooks/twilio          WhatsApp messages from Twilio (signed form)
 POST /webhooks/twilio/status   Twilio delivery callbacks (signed form)
 POST /webhooks/telegram        Telegram updates (JSON, secret-token header)
 
-Each answers as soon as the message is stored (see bot/channels/inbox.py); the turn runs right
-after the response. Rejections are logged with the reason and the caller's IP, never with a
+Each answers as soon as the message is stored with one INSERT (see bot/channels/inbox.py); the
+turn runs in an inbox worker (bot/worker.py), never in the web process. Rejections are logged with the reason and the caller's IP, never with a
 phone number or message text.
 """
 from __future__ import annotations
@@ -51,9 +51,9 @@ def routes(services: Services) -> list:
             incoming = await channel.parse_request(request)
         except RejectedRequest as exc:
             return _forbidden("twilio", request, exc)
-        stored = [item for item in incoming if await run_in_threadpool(rt.inbox.store, item)]
-        background = BackgroundTask(rt.inbox.drain_many, stored) if stored else None
-        return Response(EMPTY_TWIML, media_type="text/xml", background=background)
+        for item in incoming:
+            await rt.inbox.store_async(item)
+        return Response(EMPTY_TWIML, media_type="text/xml")
 
     async def twilio_status(request: Request) -> Response:
         rt = runtime(services)
@@ -92,23 +92,20 @@ def routes(services: Services) -> list:
 
 async def accept_telegram(rt, incoming: list):
     """Store what one Telegram update carried (webhook and polling alike) and return the work
-    left for after the response: answering stray button taps and handling the stored messages."""
-    stored, callbacks = [], []
+    left for after the response: answering stray button taps (messages go to the inbox workers)."""
+    callbacks = []
     for item in incoming:
         if item.kind == "message":
-            if await run_in_threadpool(rt.inbox.store, item):
-                stored.append(item)
+            await rt.inbox.store_async(item)
         elif item.kind == "blocked":
             await run_in_threadpool(rt.inbox.mark_blocked, item)
         elif item.kind == "callback_only":
             callbacks.append(item.data["callback_query_id"])
-    if not stored and not callbacks:
+    if not callbacks:
         return None
 
     async def after() -> None:
         for callback_id in callbacks:
             await rt.telegram.answer_callback(callback_id)
-        if stored:
-            await rt.inbox.drain_many(stored)
 
     return after

@@ -2,10 +2,8 @@
 delivery events of the outbox sender.
 
 `ChannelInbox` lets a webhook answer its provider at once: the request only stores the message
-(dropping a redelivered provider id on the unique key) and the message is handed to
-`pipeline.handle` right after the response, one at a time per owner address, oldest first.
-A row left `processing` by a crashed worker is taken over when its lease ends; the pipeline's own
-duplicate check makes that takeover harmless.
+(dropping a redelivered provider id on the unique key) and inbox workers hand it to the pipeline
+in batches, one at a time per owner address, oldest first (bot/channels/inbox.py).
 
 `OutboxEvent` is an append-only record of what happened to outgoing messages beyond their current
 status: retries and their errors, messages recorded as unsendable and why, owners found
@@ -16,22 +14,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.clock import utcnow
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
-ADDRESS_LENGTH = 160  # WhatsApp business-scoped user ids are "CC." + up to 128 characters
+ADDRESS_LENGTH = 160
+_UNFINISHED = "status IN ('pending', 'processing')"  # WhatsApp business-scoped user ids are "CC." + up to 128 characters
 
 
 class ChannelInbox(Base):
     __tablename__ = "channel_inbox"
     __table_args__ = (
         UniqueConstraint("channel", "message_id", name="uq_channel_inbox_channel_message_id"),
-        Index("ix_channel_inbox_address", "channel", "address", "id"),
-        Index("ix_channel_inbox_status", "status", "id"),
+        # Only unfinished rows are indexed for the claim (throughput migration).
+        Index("ix_channel_inbox_unfinished", "id", postgresql_where=text(_UNFINISHED),
+              sqlite_where=text(_UNFINISHED)),
+        Index("ix_channel_inbox_unfinished_address", "channel", "address", "id",
+              postgresql_where=text(_UNFINISHED), sqlite_where=text(_UNFINISHED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

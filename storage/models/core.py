@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.clock import utcnow
@@ -114,6 +115,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_owner", "owner_id", "id"),
         Index("ix_outbox_address", "channel", "address", "id"),  # added by the channels migration
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        # Only sent rows have a provider id: new rows skip this index (throughput migration).
+        Index("ix_outbox_provider_id", "provider_id", postgresql_where=sql_text("provider_id IS NOT NULL"),
+              sqlite_where=sql_text("provider_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,7 +134,7 @@ class OutboxMessage(Base):
     # pending | sending | sent | delivered | read | failed | unsendable
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(128))  # partial index: see __table_args__
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -81,7 +81,9 @@ class Harness:
             signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
         if signature:
             headers["X-Twilio-Signature"] = signature
-        return self.client.post(path, data=form, headers=headers)
+        response = self.client.post(path, data=form, headers=headers)
+        self.work()
+        return response
 
     def status_callback(self, outbox_id: int, sid: str, status: str, error_code: str = ""):
         form = {"MessageSid": sid, "MessageStatus": status, "SmsSid": sid, "SmsStatus": status,
@@ -112,7 +114,13 @@ class Harness:
 
     def telegram_post(self, update: dict, secret: str | None = TG_SECRET):
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        return self.client.post("/webhooks/telegram", json=update, headers=headers)
+        response = self.client.post("/webhooks/telegram", json=update, headers=headers)
+        self.work()
+        return response
+
+    # --- the inbox worker (a separate process in production: `umkm-bot worker`) ----------------
+    def work(self) -> int:
+        return self.rt.inbox.work_until_idle()
 
     # --- sending ------------------------------------------------------------------------------
     def send(self):

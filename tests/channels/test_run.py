@@ -2,6 +2,7 @@
 Telegram long polling in the same process."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ from twilio.request_validator import RequestValidator
 
 from bot import pipeline
 from bot.app import create_app
+from bot.channels import runtime
+from bot.worker import InboxWorker
 from bot.services import build_services
 from storage.models import OutboxMessage
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, BOT_TOKEN, OUR_NUMBER, PUBLIC, REPO, TG_SECRET, make_settings
@@ -101,7 +104,7 @@ def test_run_serves_webhooks_sends_replies_and_polls_telegram(fake, tmp_path):
 
 def test_webhook_answers_before_the_turn_is_done(db, fake, tmp_path):
     """A slow turn (here: a pipeline hook held until the test releases it) does not hold Twilio: the webhook answers at once
-    and the turn runs after the response."""
+    and the turn runs in the inbox worker (here in a thread of its own, as `umkm-bot worker` would)."""
     gate = threading.Event()
 
     def slow_hook(session, inbound, content):
@@ -111,11 +114,17 @@ def test_webhook_answers_before_the_turn_is_done(db, fake, tmp_path):
         return None
 
     settings = make_settings(db.url, fake.url, tmp_path)
-    app = create_app(build_services(settings, db=db))
+    services = build_services(settings, db=db)
+    app = create_app(services)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    worker_loop = asyncio.new_event_loop()
+    stop_worker = asyncio.Event()
+    worker = threading.Thread(target=worker_loop.run_until_complete,
+                              args=(InboxWorker(runtime(services).inbox, poll=0.05).run(stop_worker),), daemon=True)
+    worker.start()
     pipeline.INBOUND_HOOKS.append(slow_hook)
     try:
         _wait_for(lambda: server.started, 10, "uvicorn")
@@ -137,3 +146,5 @@ def test_webhook_answers_before_the_turn_is_done(db, fake, tmp_path):
         pipeline.INBOUND_HOOKS.remove(slow_hook)
         server.should_exit = True
         thread.join(10)
+        worker_loop.call_soon_threadsafe(stop_worker.set)
+        worker.join(10)
