@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot import cases
 from bot import globals as global_words
+from bot import metrics
 from bot.cases import open_case
 from bot.clock import utcnow
 from bot.dedupe import first_delivery
@@ -58,6 +59,7 @@ RelayHook = Callable[[Turn], bool]
 RELAY_HOOKS: list[RelayHook] = [cases.relay]
 
 
+@metrics.observe_turn
 def handle(inbound: Inbound, db: Database | None = None, content: Content | None = None) -> list[Reply]:
     db = db or get_database()
     content = content or get_content()

@@ -26,6 +26,7 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from bot import metrics
 from bot.channels.base import Channel, Incoming
 from bot.channels.config import ChannelSettings
 from bot.clock import utcnow
@@ -69,6 +70,7 @@ class Inbox:
         self.on_handled: Callable[[], None] | None = None  # e.g. wake the sender in this process
 
     # --- storing (in the webhook request) -------------------------------------------------------
+    @metrics.count_inbound
     def store(self, incoming: Incoming) -> bool:
         """Keep one message; False when this provider id was already stored (a redelivery)."""
         with self.db.session() as session:

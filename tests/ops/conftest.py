@@ -49,3 +49,7 @@ def empty_pg_url():
     url = create_database(PG_ADMIN_URL, prefix="umkm_ops")
     yield url
     drop_database(PG_ADMIN_URL, url)
+
+
+# The channel tests' fixtures: the app with both channels on, talking to the fake providers.
+from tests.channels.conftest import fake, harness, make_harness  # noqa: E402,F401
