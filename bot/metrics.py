@@ -240,6 +240,9 @@ class _QuietHandler(WSGIRequestHandler):
 
 def wsgi_app(db=None):
     def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/health":  # the container healthcheck; says nothing else
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
         if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
@@ -255,7 +258,8 @@ def wsgi_app(db=None):
 
 def serve_standalone(process: str, db=None) -> WSGIServer | None:
     """Serve this process's metrics on METRICS_HOST:METRICS_PORT (default host 127.0.0.1) in a
-    daemon thread, when METRICS_PORT is set. Returns the server, or None when it is not."""
+    daemon thread, when METRICS_PORT is set, and an open /health for the container healthcheck
+    (bot/healthcheck.py). Returns the server, or None when METRICS_PORT is not set."""
     port = os.environ.get("METRICS_PORT", "").strip()
     if not port:
         return None
