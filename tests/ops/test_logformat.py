@@ -18,10 +18,6 @@ def test_json_lines_from_the_command_line(tmp_path):
     migrated = [e for e in events if e["logger"] == "storage.migrate"]
     assert migrated and migrated[0]["level"] == "INFO" and "database migrated" in migrated[0]["message"]
     assert all({"ts", "level", "logger", "message", "pid"} <= set(e) for e in events)
-    # the environment sets the same
-    env["UMKM_LOG_FORMAT"] = "json"
-    again = subprocess.run([str(BIN), "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0 and again.stderr == ""  # nothing to migrate, nothing logged
 
 
 def test_json_events_are_redacted_tracebacks_included():

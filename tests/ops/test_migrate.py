@@ -13,6 +13,9 @@ def _run(args, env, **kwargs):
 
 def test_four_processes_started_at_once_on_an_empty_postgres_all_come_up(empty_pg_url, tmp_path):
     env = clean_env(DATABASE_URL=empty_pg_url, UMKM_DATA_DIR=str(tmp_path))
+    before = _run(["db", "current", "--check"], env)
+    assert before.returncode == 1
+    assert "never migrated" in before.stdout and "umkm-bot db upgrade" in before.stdout
     # Each `scheduler --once` opens the database (migrating it on first use) and runs a sweep;
     # `db upgrade` is the explicit step. Without the advisory lock three of them crash creating
     # the same types (UniqueViolation pg_type_typname_nsp_index).
@@ -27,23 +30,6 @@ def test_four_processes_started_at_once_on_an_empty_postgres_all_come_up(empty_p
     assert state["up_to_date"] and state["current"] == state["heads"]
     # exactly one of them did the migrating
     assert sum("database migrated: empty" in output for output in outputs) == 1
-
-
-def test_db_current_reports_pending_then_up_to_date(empty_pg_url, tmp_path):
-    env = clean_env(DATABASE_URL=empty_pg_url, UMKM_DATA_DIR=str(tmp_path))
-    before = _run(["db", "current", "--check"], env)
-    assert before.returncode == 1
-    assert "never migrated" in before.stdout and "umkm-bot db upgrade" in before.stdout
-    assert _run(["db", "upgrade"], env).returncode == 0
     after = _run(["db", "current", "--check", "--json"], env)
     assert after.returncode == 0, after.stderr
-    state = json.loads(after.stdout)
-    assert state["up_to_date"] and "channels_0001" in state["current"]
-
-
-def test_sqlite_default_still_migrates_by_itself(tmp_path):
-    env = clean_env(UMKM_DATA_DIR=str(tmp_path))
-    result = _run(["scheduler", "--once"], env)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "umkm.sqlite3").exists()
-    assert _run(["db", "current", "--check"], env).returncode == 0
+    assert json.loads(after.stdout)["up_to_date"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.channels.templates import sync_templates
 from bot.clock import utcnow
+from bot.content import load_yaml
 from storage.models import OutboxMessage, Owner
 from storage.models.ops import WhatsAppTemplateSync
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, REPO
@@ -57,26 +58,31 @@ def test_templates_sync_command_reads_approval_and_maps_kinds(fake, tmp_path):
     # every page was read, with the account's credentials
     pages = fake.calls("twilio", "ContentAndApprovals")
     assert len(pages) == 2 and pages[0].auth.startswith("Basic ")
-    listed = subprocess.run([str(BIN), "templates", "list"], env=env, capture_output=True, text=True, timeout=120)
-    assert listed.returncode == 0, listed.stderr
-    assert "reminder   ok" in listed.stdout and "broadcast  NO TEMPLATE OUTSIDE 24 H" in listed.stdout
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    listed = CliRunner().invoke(main, ["templates", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "reminder   ok" in listed.output and "broadcast  NO TEMPLATE OUTSIDE 24 H" in listed.output
 
 
-def test_an_explicit_name_in_content_wins_over_the_convention(fake, tmp_path):
-    content = tmp_path / "content"
-    subprocess.run(["cp", "-r", str(REPO / "content"), str(content)], check=True)
-    path = content / "channels" / "whatsapp_templates.yaml"
-    path.write_text(path.read_text().replace(
-        "  broadcast:\n", "  broadcast:\n    twilio_name: info_program_umkm\n", 1))
+def test_an_explicit_name_in_content_wins_over_the_convention(fake):
     stock_account(fake)
     chosen = fake.add_content_template("info_program_umkm", "Info: {{1}}")
-    env = clean_env(UMKM_DATA_DIR=str(tmp_path), CONTENT_DIR=str(content), TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-                    TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_WHATSAPP_FROM=OUR_NUMBER, TWILIO_API_BASE=fake.url)
-    result = subprocess.run([str(BIN), "templates", "sync", "--json"], env=env, capture_output=True, text=True,
-                            timeout=120)
-    rows = {row["kind"]: row for row in json.loads(result.stdout)}
-    assert rows["broadcast"]["content_sid"] == chosen and rows["broadcast"]["matched_by"] == "table"
-    assert rows["broadcast"]["sendable"]
+    raw = load_yaml(REPO / "content" / "channels" / "whatsapp_templates.yaml")
+    raw["templates"]["broadcast"]["twilio_name"] = "info_program_umkm"
+    from bot.channels.templates import fetch_remote_templates, match_templates
+    from bot.channels.whatsapp import RebasedHttpClient
+    from twilio.rest import Client
+
+    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=RebasedHttpClient(fake.url))
+    results = {r.kind: r for r in match_templates(raw, fetch_remote_templates(client))}
+    assert results["broadcast"].remote.sid == chosen and results["broadcast"].matched_by == "table"
+    assert results["broadcast"].usable
+    # a ContentSid given in the environment wins over both, and must exist in the account
+    results = {r.kind: r for r in match_templates(raw, fetch_remote_templates(client), {"broadcast": "HX" + "f" * 32})}
+    assert results["broadcast"].matched_by == "" and "not in this Twilio account" in results["broadcast"].problem
 
 
 def _owner_who_wrote_days_ago(db, address: str) -> int:
