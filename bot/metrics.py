@@ -132,6 +132,7 @@ class DatabaseCollector(Collector):
 
     def __init__(self, db):
         self.db = db
+        self.engine = _reading_engine(db)
 
     def describe(self) -> Iterable:
         return []  # collected lazily: nothing is queried when the collector is registered
@@ -167,7 +168,7 @@ class DatabaseCollector(Collector):
                                      "escalated: past escalate_after_hours, offered to the supervisors).",
                                      labels=["stage"])
         try:
-            with self.db.engine.connect() as conn:
+            with self.engine.connect() as conn:
                 I = ChannelInbox
                 for channel, status, count, oldest in conn.execute(
                     select(I.channel, I.status, func.count(), func.min(I.received_at))
@@ -199,6 +200,25 @@ class DatabaseCollector(Collector):
             return [up]
         up.add_metric([], 1)
         return [up, inbox_depth, inbox_age, outbox_depth, outbox_age, cases, breaches]
+
+
+_READERS: dict[str, object] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def _reading_engine(db):
+    """PostgreSQL: the process's engine. SQLite: an engine of plain reads, because every
+    transaction of the process's engine begins with BEGIN IMMEDIATE (storage/db.py) and a scrape
+    must never wait for, or hold up, a turn's write lock."""
+    if db.dialect != "sqlite":
+        return db.engine
+    with _READERS_LOCK:
+        engine = _READERS.get(db.url)
+        if engine is None:
+            from sqlalchemy import create_engine
+
+            engine = _READERS[db.url] = create_engine(db.url, connect_args={"timeout": 5})
+        return engine
 
 
 def render(db=None) -> bytes:

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER
-from tests.dashboard.conftest import cheap_password_hashing  # noqa: F401  (autouse here too)
+from tests.channels.conftest import fake  # noqa: F401  (fixture: the fake Twilio, here its Content API)
 from tests.dashboard.scripted import load_demo_roster, make_services, make_user
 from tests.ops.test_templates import stock_account
-from tests.web.conftest import LiveServer, browser, shot, sign_in  # noqa: F401  (fixtures)
+from tests.web.conftest import LiveServer, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
