@@ -11,17 +11,22 @@ import pkgutil
 import click
 
 from bot import commands as commands_package
-from bot import logsafety
+from bot import logformat, logsafety
+from bot.config import load_env_file
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="More log output.")
-def main(verbose: bool) -> None:
-    """Asisten UMKM: legality and GMP assistant for Indonesian micro and small businesses."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+@click.option("--log-format", type=click.Choice(logformat.FORMATS), default=None,
+              help="plain lines (default) or one JSON event per line (default from UMKM_LOG_FORMAT).")
+def main(verbose: bool, log_format: str | None) -> None:
+    """Asisten UMKM: legality and GMP assistant for Indonesian micro and small businesses.
+
+    Settings come from the environment; a .env file in the working directory (or UMKM_ENV_FILE)
+    is read first, and the environment wins over it.
+    """
+    load_env_file()
+    logformat.configure(verbose, log_format)
     if not verbose:
         # Migrations and every scheduler tick are noise in normal operation.
         for name in ("alembic", "apscheduler"):

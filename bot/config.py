@@ -1,6 +1,10 @@
 """Configuration from the environment, with embedded defaults that need no tokens.
 
-Every variable is documented in the README and in `.env.example`.
+Every variable is documented in `.env.example` (a test checks that every variable the code and
+compose.yaml read is there). The command line loads a `.env` file first when one is present
+(`load_env_file`): in the working directory, or the file named by UMKM_ENV_FILE. A variable set in
+the real environment always wins over the file, so a process manager or `docker compose` can
+override any line of it.
 """
 from __future__ import annotations
 
@@ -9,6 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_env_file(path: str | os.PathLike | None = None) -> Path | None:
+    """Load `.env` (or UMKM_ENV_FILE, or `path`) into the environment without overriding it.
+
+    Returns the file loaded, or None when there is none. A file named explicitly must exist.
+    """
+    from dotenv import load_dotenv
+
+    explicit = path or os.environ.get("UMKM_ENV_FILE", "").strip()
+    candidate = Path(explicit) if explicit else Path.cwd() / ".env"
+    if not candidate.is_file():
+        if explicit:
+            raise FileNotFoundError(f"UMKM_ENV_FILE={explicit}: no such file")
+        return None
+    load_dotenv(candidate, override=False)
+    return candidate
 
 
 def _env(name: str, default: str = "") -> str:

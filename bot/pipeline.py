@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot import cases
 from bot import globals as global_words
+from bot import metrics
 from bot.cases import open_case
 from bot.clock import utcnow
 from bot.dedupe import first_delivery
@@ -59,6 +60,7 @@ RelayHook = Callable[[Turn], bool]
 RELAY_HOOKS: list[RelayHook] = [cases.relay]
 
 
+@metrics.observe_turn
 def handle(inbound: Inbound, db: Database | None = None, content: Content | None = None) -> list[Reply]:
     """Handle one message in its own transaction and return the replies (console, web chat, tests;
     the channels' inbox workers run many turns per transaction with `handle_turn`)."""

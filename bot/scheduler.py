@@ -26,6 +26,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import metrics
 from bot.reminders import QuietHours, SweepReport, sweep_due
 from bot.services import Services
 
@@ -75,6 +76,7 @@ def _register_area_jobs() -> None:
 _register_area_jobs()
 
 
+@metrics.timed_job
 def _safe(job: PeriodicJob, services: Services) -> None:
     # One failing run (database restarting, a bad content edit) must not stop later runs.
     try:

@@ -59,6 +59,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from bot import metrics
 from bot.channels.base import (
     Channel,
     ChannelError,
@@ -662,15 +663,18 @@ class Lane:
             result = await self.channel.send(item)
         except ChannelError as exc:
             pause = await asyncio.to_thread(self.sender.record_failure, item, exc)
+            metrics.send_result(self.channel.name, exc, paused=pause)
             if pause:
                 log.warning("%s rate limited by the provider: pausing %.1fs", self.channel.name, pause)
                 self.limiter.pause(pause)
             return False
         except Exception as exc:  # a bug or an unexpected library error: the message may have gone out
             log.exception("outbox %s: unexpected error while sending", item.id)
+            metrics.send_result(self.channel.name, exc)
             await asyncio.to_thread(self.sender.record_failure, item,
                                     TransientError(f"unexpected {type(exc).__name__}: {exc}", in_doubt=True))
             return False
+        metrics.send_result(self.channel.name, None)
         if chat is not None:
             chat.sent()
         try:

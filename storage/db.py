@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -75,11 +74,10 @@ class Database:
         return self.dialect == "postgresql"
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (all feature branches)."""
-        cfg = alembic_config(self.url)
-        with self.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "heads")
+        """Bring the schema to the newest revision (all feature branches), one process at a time."""
+        from storage.migrate import upgrade
+
+        upgrade(self.engine, self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

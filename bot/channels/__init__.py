@@ -38,7 +38,8 @@ def build_channels(settings: Settings, cs: ChannelSettings) -> dict[str, Channel
         from bot.channels.templates import TemplateBook
         from bot.channels.whatsapp import WhatsAppChannel
 
-        templates = TemplateBook.load(settings.content_dir / cs.whatsapp_templates_file, cs.template_sid_overrides)
+        templates = TemplateBook.load(settings.content_dir / cs.whatsapp_templates_file, cs.template_sid_overrides,
+                                      database_url=settings.database_url)  # + approved templates synced from Twilio
         channels["whatsapp"] = WhatsAppChannel(settings, cs, templates)
     if settings.telegram_enabled:
         from bot.channels.telegram import TelegramChannel

@@ -45,6 +45,7 @@ from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot import metrics
 from bot.channels.base import Channel, Incoming
 from bot.channels.config import ChannelSettings
 from bot.clock import utcnow
@@ -151,6 +152,7 @@ class Inbox:
         self._writers = 0
 
     # --- storing (in the webhook request) -------------------------------------------------------
+    @metrics.count_inbound
     def store(self, incoming: Incoming) -> bool:
         """Keep one message with one INSERT; False when this provider id was already stored."""
         return self.store_many([incoming])[0]

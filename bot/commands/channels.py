@@ -11,6 +11,7 @@ import signal
 
 import click
 
+from bot import metrics
 from bot.channels import runtime
 from bot.services import build_services
 
@@ -31,6 +32,7 @@ def register(group: click.Group) -> None:
             click.echo(f"sent={stats.sent} retried={stats.retried} failed={stats.failed} "
                        f"unsendable={stats.unsendable}")
             return
+        metrics.serve_standalone("sender")  # on METRICS_PORT, when set
         asyncio.run(_run_until_signal(rt))
 
     async def _run_until_signal(rt) -> None:

@@ -12,7 +12,7 @@ def register(group: click.Group) -> None:
     @click.option("--interval", type=float, default=None, help="Seconds between reminder sweeps (default 60).")
     def scheduler_command(once: bool, interval: float | None) -> None:
         """Run the scheduler: sweeps due reminders into the outbox (quiet hours respected)."""
-        from bot import scheduler
+        from bot import metrics, scheduler
         from bot.services import build_services
 
         services = build_services()
@@ -24,4 +24,5 @@ def register(group: click.Group) -> None:
                 "quiet_until": report.quiet_until.isoformat() if report.quiet_until else None,
             }))
             return
+        metrics.serve_standalone("scheduler")  # on METRICS_PORT, when set
         scheduler.run(services, sweep_seconds=interval)

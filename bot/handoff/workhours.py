@@ -1,8 +1,16 @@
 """Working hours and public holidays, for the mentor SLA clock.
 
 "Untaken after 4 working hours" means 4 hours inside the mentors' working time (Jakarta time),
-skipping nights, weekends and the holidays in content/handoff/holidays.yaml. The numbers and the
-hours live in content/handoff/sla.yaml so staff can change them.
+skipping nights, weekends and days off. The numbers and the hours live in content/handoff/sla.yaml
+so staff can change them.
+
+Days off come from two places:
+- Indonesia's national public holidays (libur nasional) from the `holidays` package, for any year
+  (its Islamic, Chinese and Balinese dates follow the government's decree), so nobody has to type
+  next year's list;
+- content/handoff/holidays.yaml: the joint-leave days (cuti bersama), which the government decides
+  each year by decree and the package may lack or lag, and any one-off day off (e.g. an election
+  day) the package does not know.
 """
 from __future__ import annotations
 
@@ -12,12 +20,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays as public_holidays
+
 from bot.clock import as_utc
 from bot.content import Content
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 MAX_DAYS = 3660  # a calendar with no working day at all must not loop forever
+COUNTRY = "ID"
+
+
+def national_holidays(country: str = COUNTRY) -> public_holidays.HolidayBase:
+    """The country's public holidays, any year on demand (names in Bahasa Indonesia)."""
+    this_year = date.today().year
+    # The years around now up front (the package fills other years on first use).
+    return public_holidays.country_holidays(country, years=range(this_year - 1, this_year + 3),
+                                            categories=(public_holidays.PUBLIC,), language="id")
 
 
 @dataclass(frozen=True)
@@ -44,7 +63,11 @@ def _parse_interval(text: str) -> tuple[time, time]:
 class WorkingCalendar:
     tz: ZoneInfo
     hours: dict[int, tuple[tuple[time, time], ...]]  # weekday (0 = Monday) -> intervals
-    holidays: frozenset[date]
+    holidays: frozenset[date]  # from content: cuti bersama and one-off days off
+    public: public_holidays.HolidayBase | None = None  # national public holidays (the package)
+
+    def is_day_off(self, day: date) -> bool:
+        return day in self.holidays or (self.public is not None and day in self.public)
 
     @classmethod
     def from_config(cls, sla: dict, holidays: dict | None) -> "WorkingCalendar":
@@ -68,7 +91,12 @@ class WorkingCalendar:
             if not isinstance(value, date):
                 value = date.fromisoformat(str(value))
             days.add(value)
-        return cls(tz=tz, hours=hours, holidays=frozenset(days))
+        country = sla.get("public_holidays", COUNTRY)
+        try:
+            public = national_holidays(str(country)) if country else None
+        except NotImplementedError as exc:
+            raise ValueError(f"public_holidays: no public holidays known for country {country!r}") from exc
+        return cls(tz=tz, hours=hours, holidays=frozenset(days), public=public)
 
     @classmethod
     def from_content(cls, content: Content) -> "WorkingCalendar":
@@ -82,7 +110,7 @@ class WorkingCalendar:
     # --- questions ----------------------------------------------------------------------------
     def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
         """The working intervals of a local calendar day, as aware datetimes."""
-        if day in self.holidays:
+        if self.is_day_off(day):
             return []
         return [
             (datetime.combine(day, start, self.tz), datetime.combine(day, end, self.tz))

@@ -19,10 +19,10 @@ from bot.dashboard.web import HERE, render
 from bot.services import Services
 
 from bot.dashboard import (views_auth, views_broadcasts, views_cases, views_chat, views_indicators, views_mentors,
-                           views_owners, views_programme, views_search, views_casetools)
+                           views_owners, views_programme, views_search, views_casetools, views_templates)
 
 VIEW_MODULES = (views_auth, views_owners, views_indicators, views_cases, views_mentors, views_broadcasts,
-                views_programme, views_search, views_casetools)
+                views_programme, views_search, views_casetools, views_templates)
 
 
 async def _error(request: Request, exc: HTTPException) -> Response:

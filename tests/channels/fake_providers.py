@@ -41,6 +41,8 @@ class FakeProviders:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path -> (content type, bytes)
     updates: deque = field(default_factory=deque)  # Telegram updates for getUpdates
     rejected: int = 0  # 429 answers given by the rate limit
+    # Twilio Content API (content.twilio.com/v1/ContentAndApprovals): templates with WhatsApp approval.
+    content_templates: list = field(default_factory=list)
 
     def __post_init__(self):
         self.lock = threading.Lock()
@@ -135,6 +137,8 @@ class FakeProviders:
                                             "last_accepted": accepted[-1] if accepted else None})
                 if path.startswith("/bot"):
                     return self._telegram(path, {})
+                if path == "/v1/ContentAndApprovals":
+                    return self._content_and_approvals()
                 if path in fake.files:
                     content_type, data = fake.files[path]
                     fake._record("twilio" if path.startswith(TWILIO_PREFIX) else "telegram",
@@ -153,6 +157,23 @@ class FakeProviders:
                 if path.startswith("/bot"):
                     return self._telegram(path, body)
                 return self._send(404, {"message": "not found"})
+
+            def _content_and_approvals(self):
+                """One page of the Content API's list, paged like Twilio (PageSize, Page, next_page_url)."""
+                query = parse_qs(urlsplit(self.path).query)
+                size = int((query.get("PageSize") or ["50"])[0])
+                page = int((query.get("Page") or ["0"])[0])
+                fake._record("twilio", "ContentAndApprovals", {"page": page}, self.headers.get("Authorization", ""))
+                with fake.lock:
+                    items = list(fake.content_templates)
+                chunk = items[page * size:(page + 1) * size]
+                more = (page + 1) * size < len(items)
+                base = f"{fake.url}/v1/ContentAndApprovals?PageSize={size}"
+                return self._send(200, {"contents": chunk, "meta": {
+                    "page": page, "page_size": size, "first_page_url": f"{base}&Page=0",
+                    "previous_page_url": f"{base}&Page={page - 1}" if page else None,
+                    "url": f"{base}&Page={page}", "next_page_url": f"{base}&Page={page + 1}" if more else None,
+                    "key": "contents"}})
 
             def _twilio_message(self, body: dict):
                 to = body.get("To", "")
@@ -208,6 +229,27 @@ class FakeProviders:
                 return self._send(200, {"ok": True, "result": True})
 
         return Handler
+
+    def add_content_template(self, friendly_name: str, body: str, status: str = "approved",
+                             language: str = "id", rejection_reason: str = "", sid: str | None = None,
+                             category: str = "UTILITY") -> str:
+        """A Content Template as the Content API lists it, with its WhatsApp approval; returns its sid."""
+        import re
+
+        sid = sid or "HX" + f"{len(self.content_templates) + 1:032x}"
+        placeholders = sorted(set(re.findall(r"\{\{\s*(\d+)\s*\}\}", body)), key=int)
+        with self.lock:
+            self.content_templates.append({
+                "sid": sid, "account_sid": "AC" + "0" * 32, "friendly_name": friendly_name, "language": language,
+                "variables": {number: f"contoh {number}" for number in placeholders},
+                "types": {"twilio/text": {"body": body}},
+                "date_created": "2026-11-20T08:00:00Z", "date_updated": "2026-11-21T08:00:00Z",
+                "url": f"https://content.twilio.com/v1/Content/{sid}",
+                "approval_requests": {"whatsapp": {
+                    "name": friendly_name, "category": category, "content_type": "twilio/text", "status": status,
+                    "rejection_reason": rejection_reason, "allow_category_change": True}},
+            })
+        return sid
 
     def _scripted(self, once: dict, always: dict, recipient: str):
         with self.lock:

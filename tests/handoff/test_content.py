@@ -38,7 +38,7 @@ def test_bad_sla_numbers_and_holidays_are_caught(content_copy):
     sla = content_copy / "handoff" / "sla.yaml"
     _edit(sla, "escalate_after_hours: 8", "escalate_after_hours: 3")
     _edit(sla, 'mon: ["08:00-16:00"]', 'mon: ["8 sampai 4"]')
-    _edit(content_copy / "handoff" / "holidays.yaml", "kind: libur, name: Natal}", "kind: natal, name: Natal}")
+    _edit(content_copy / "handoff" / "holidays.yaml", "kind: cuti_bersama, name: Natal}", "kind: natal, name: Natal}")
     errors = "\n".join(_errors(content_copy))
     assert "escalate_after_hours must be more than remind_after_hours" in errors
     assert "write them as HH:MM-HH:MM" in errors
