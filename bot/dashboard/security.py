@@ -132,6 +132,30 @@ async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
         return ""
 
 
+SIGN_IN_PATH = "/dash/login"
+
+
+class SignInGate:
+    """In front of the whole app: the sign-in page's rate limits (`auth.throttle`), answered
+    with a bare 429 before any session, template or database work. Nothing else is touched."""
+
+    def __init__(self, app: ASGIApp, message: str = "Too many sign-in attempts. Wait a moment and try again."):
+        self.app = app
+        self.message = message
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/") == SIGN_IN_PATH:
+            from bot.dashboard import auth
+
+            client = scope.get("client")
+            method = "POST" if scope["method"] == "POST" else "GET"
+            if not auth.throttle.admit(client[0] if client else "-", method):
+                response = PlainTextResponse(self.message, status_code=429, headers={"Retry-After": "60"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     """No framing, no sniffing, scripts and styles only from this site, nothing cached."""
 
