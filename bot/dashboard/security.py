@@ -27,6 +27,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 SESSION_COOKIE = "umkm_session"
 SESSION_MAX_AGE = 12 * 60 * 60  # a working day; sign in again the next morning
+IDLE_TIMEOUT = 30 * 60  # signed out after 30 minutes without a request
+_SEEN_STEP = 60  # the last-seen time is rewritten at most once a minute
 MAX_BODY = 1_000_000
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -181,9 +183,32 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class IdleTimeout:
+    """A signed-in session unused for `IDLE_TIMEOUT` is signed out (the user id leaves the
+    session; the language and the CSRF token stay). The time is kept in the signed cookie."""
+
+    def __init__(self, app: ASGIApp, idle_seconds: int = IDLE_TIMEOUT):
+        self.app = app
+        self.idle_seconds = idle_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = scope.get("session")
+        if scope["type"] == "http" and session is not None:
+            import time
+
+            now = int(time.time())
+            seen = session.get("seen")
+            if session.get("uid") and (not isinstance(seen, int) or now - seen > self.idle_seconds):
+                session.pop("uid", None)
+                session.pop("sv", None)
+            if not isinstance(seen, int) or now - seen >= _SEEN_STEP:
+                session["seen"] = now
+        await self.app(scope, receive, send)
+
+
 def wrap(app: ASGIApp, settings: Settings) -> ASGIApp:
-    """The dashboard's middleware stack: session outermost, then CSRF, then headers."""
-    inner = SecurityHeadersMiddleware(CSRFMiddleware(app))
+    """The dashboard's middleware stack: session outermost, then the idle timeout, CSRF, headers."""
+    inner = IdleTimeout(SecurityHeadersMiddleware(CSRFMiddleware(app)))
     return SessionMiddleware(inner, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
                              max_age=SESSION_MAX_AGE, same_site="lax",
                              https_only=settings.public_base_url.startswith("https://"))

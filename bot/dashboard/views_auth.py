@@ -9,6 +9,8 @@ the webhooks and pages use.
 """
 from __future__ import annotations
 
+import time
+
 
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
@@ -60,7 +62,7 @@ def routes(services: Services) -> list:
                           next_url=next_url, error=error, username=username[:64])
         keep_lang = request.session.get("lang")
         request.session.clear()  # a new session on sign-in: nothing carried over from before
-        request.session.update(uid=uid, sv=version, lang=keep_lang or lang)
+        request.session.update(uid=uid, sv=version, lang=keep_lang or lang, seen=int(time.time()))
         rotate_csrf(request.session)
         return RedirectResponse(next_url, status_code=303)
 
