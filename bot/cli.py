@@ -26,7 +26,7 @@ def main(verbose: bool) -> None:
         # Migrations and every scheduler tick are noise in normal operation.
         for name in ("alembic", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    logsafety.install()
+    logsafety.install(verbose)
 
 
 for _module in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
