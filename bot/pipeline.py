@@ -35,6 +35,7 @@ from bot import globals as global_words
 from bot.cases import open_case
 from bot.clock import utcnow
 from bot.dedupe import first_delivery
+from bot.erasure import erase_owner
 from bot.content import Content, get_content
 from bot.messages import Inbound, Reply
 from bot.turn import Turn
@@ -216,12 +217,11 @@ def _save(session: Session, turn: Turn) -> list[str]:
     if turn.owner_deleted:
         # Erase the owner and everything keyed to them (the database cascades); the farewell
         # still goes out, addressed but no longer tied to anyone.
-        media = session.scalars(select(MessageLog.media).where(MessageLog.owner_id == owner.id,
-                                                               MessageLog.direction == "in")).all()
+        files = erase_owner(session, owner)  # bot/erasure.py: the copies the cascade does not reach
         session.delete(owner)
         session.flush()
         _enqueue(session, turn, owner_id=None, now=now)
-        return [item["url"] for items in media for item in items or [] if item.get("url")]
+        return files
     state = turn.state
     state.data = turn.data
     state.history = turn.history

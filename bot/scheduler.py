@@ -66,6 +66,10 @@ def _register_area_jobs() -> None:
     from bot.broadcasts import sweep_job
 
     register_job("broadcast_sweep", sweep_job, DEFAULT_SWEEP_SECONDS)
+    # Retention (bot/retention.py): old queue rows, outbox contents, logs; erased owners' farewells.
+    from bot.retention import EVERY_SECONDS, retention_job
+
+    register_job("retention", retention_job, EVERY_SECONDS)
 
 
 _register_area_jobs()
