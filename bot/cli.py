@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
+from pathlib import Path
 
 import click
 
 from bot import commands as commands_package
-from bot import logsafety
+from bot import filemodes, logsafety
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,6 +29,12 @@ def main(verbose: bool) -> None:
         for name in ("alembic", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)
     logsafety.install(verbose)
+    filemodes.set_umask()  # the database, data and evidence folders are owner-only (600/700)
+    from bot.config import load_settings
+
+    settings = load_settings()
+    evidence = os.environ.get("EVIDENCE_DIR", "").strip()
+    filemodes.restrict_existing(settings.data_dir, settings.database_url, Path(evidence) if evidence else None)
 
 
 for _module in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
