@@ -355,6 +355,17 @@ class WhatsAppChannel(Channel):
             sids.append(self._create(call))
         return SendResult(tuple(sids))
 
+    def find_sent(self, address: str, text: str, since: datetime) -> str | None:
+        """The sid of a message Twilio already has for this recipient since `since` whose body
+        starts like `text` (a send in doubt that did reach Twilio), or None. Raises on errors."""
+        start = (text or "").strip()[:60]
+        if not start:
+            return None  # a template send has no body of ours to compare
+        for message in self.client.messages.list(to=wire_address(address), date_sent_after=since, limit=50):
+            if (message.body or "").strip().startswith(start):
+                return message.sid
+        return None
+
     def _create(self, call: dict[str, Any]) -> str:
         try:
             return self.client.messages.create(**call).sid
