@@ -110,8 +110,8 @@ class SignInThrottle:
     PER_CLIENT = "10/minute"
     GLOBAL = "120/minute"
     # the sign-in page itself (its GET hands out the CSRF token): cheap, but a flood of it is not
-    PAGE_PER_CLIENT = "30/minute"
-    PAGE_GLOBAL = "600/minute"
+    PAGE_PER_CLIENT = "20/minute"
+    PAGE_GLOBAL = "300/minute"
     MAX_IN_FLIGHT = 4
 
     def __init__(self, per_client: str = PER_CLIENT, global_limit: str = GLOBAL,
