@@ -165,9 +165,11 @@ def test_fuzz_telegram(world, batch):
     for kind, value, words, number, raw in batch:
         if kind == "valid":
             world.sid += 1
+            chat = 880000 + number % 5
             status = world.send("telegram", "POST", "/webhooks/telegram", headers=headers,
-                                json=_telegram_update(world.sid, 880000 + number % 5, words or "halo"))
+                                json=_telegram_update(world.sid, chat, words or "halo"))
             assert status == 200
+            world.valid_senders.add(str(chat))
         elif kind == "json":
             world.send("telegram", "POST", "/webhooks/telegram", headers=headers, json=value)
         elif kind == "update-ish":
