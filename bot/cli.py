@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
+from pathlib import Path
 
 import click
 
 from bot import commands as commands_package
 from bot import logformat, logsafety
 from bot.config import load_env_file
+from bot import filemodes, logsafety
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,7 +34,13 @@ def main(verbose: bool, log_format: str | None) -> None:
         # Migrations and every scheduler tick are noise in normal operation.
         for name in ("alembic", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    logsafety.install()
+    logsafety.install(verbose)
+    filemodes.set_umask()  # the database, data and evidence folders are owner-only (600/700)
+    from bot.config import load_settings
+
+    settings = load_settings()
+    evidence = os.environ.get("EVIDENCE_DIR", "").strip()
+    filemodes.restrict_existing(settings.data_dir, settings.database_url, Path(evidence) if evidence else None)
 
 
 for _module in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):

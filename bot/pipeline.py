@@ -37,6 +37,7 @@ from bot import metrics
 from bot.cases import open_case
 from bot.clock import utcnow
 from bot.dedupe import first_delivery
+from bot.erasure import erase_owner
 from bot.content import Content, get_content
 from bot.messages import Inbound, Reply
 from bot.turn import Turn
@@ -269,14 +270,13 @@ def _save(session: Session, turn: Turn, writes: TurnWrites | None = None) -> lis
     if turn.owner_deleted:
         # Erase the owner and everything keyed to them (the database cascades); the farewell
         # still goes out, addressed but no longer tied to anyone.
-        media = session.scalars(select(MessageLog.media).where(MessageLog.owner_id == owner.id,
-                                                               MessageLog.direction == "in")).all()
+        files = erase_owner(session, owner)  # bot/erasure.py: the copies the cascade does not reach
         session.delete(owner)
         session.flush()
         _enqueue(session, turn, owner_id=None, now=now, writes=writes)
         if own_writes:
             writes.flush(session)
-        return [item["url"] for items in media for item in items or [] if item.get("url")]
+        return files
     state = turn.state
     state.data = turn.data
     state.history = turn.history

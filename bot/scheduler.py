@@ -71,6 +71,10 @@ def _register_area_jobs() -> None:
     from bot.api.webhooks import webhook_job
 
     register_job("webhooks", webhook_job, 60)
+    # Retention (bot/retention.py): old queue rows, outbox contents, logs; erased owners' farewells.
+    from bot.retention import EVERY_SECONDS, retention_job
+
+    register_job("retention", retention_job, EVERY_SECONDS)
 
 
 _register_area_jobs()

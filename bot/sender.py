@@ -35,8 +35,11 @@ accepted the message but before the answer was recorded. Then the row is "in dou
 resending an in-doubt row the sender waits for the lease (or, after a read timeout, at least one
 lease) and checks whether the provider's id has arrived meanwhile: WhatsApp messages carry a
 status callback URL with the outbox id (`/webhooks/twilio/status?outbox=<id>`), so a message
-Twilio accepted is recorded as sent by the callback and is not sent again. Telegram has no
-callbacks; an in-doubt Telegram message is resent (a repeated answer is better than a lost one).
+Twilio accepted is recorded as sent by the callback and is not sent again. When no callback came
+(the database was away when Twilio called), the sender asks Twilio's message list for that
+recipient since the row was written (`provider_has`) and records a match instead of resending.
+Telegram has neither; an in-doubt Telegram message is resent (a repeated answer is better than a
+lost one).
 The window is the length of one HTTP call; a graceful stop (SIGTERM, Ctrl-C) finishes in-flight
 sends before exiting, so only a hard kill opens it.
 
@@ -228,6 +231,21 @@ def retry_as_template(session: Session, row: OutboxMessage, now: datetime) -> No
         pass
 
 
+def provider_has(channel: Channel, row: OutboxMessage) -> str | None:
+    """Before a send in doubt goes out again, ask the provider whether it already has it
+    (Twilio's message list for that recipient since the row was written). Channels that cannot
+    say (Telegram) answer None: the message is resent, a repeat is better than a loss."""
+    find = getattr(channel, "find_sent", None)
+    if find is None:
+        return None
+    try:
+        return find(row.address, row.text, as_utc(row.created_at) - timedelta(minutes=5))
+    except Exception as exc:  # noqa: BLE001 - the provider cannot be asked now: resend, as before
+        log.warning("outbox %s in doubt: the provider's message list could not be read (%s)", row.id,
+                    type(exc).__name__)
+        return None
+
+
 def record_delivery_status(db: Database, update) -> bool:
     """Store a delivery callback (bot.channels.whatsapp.StatusUpdate) monotonically."""
     now = utcnow()
@@ -369,6 +387,14 @@ class Sender:
             advance_status(row, "sent", now)
             row.error = None
             return None
+        if self._in_doubt(session, row):
+            sid = provider_has(channel, row)
+            if sid is not None:  # it did reach the provider: record it, never send it twice
+                row.provider_id = sid
+                advance_status(row, "sent", now)
+                row.error, row.updated_at = None, now
+                add_event(session, row, "in_doubt_found", "the provider's message list has it")
+                return None
         if row.status == "sending":
             log.warning("outbox %s in doubt: its sender stopped mid-send; sending again", row.id)
             add_event(session, row, "in_doubt_resend", "lease ran out without an answer from the provider")
@@ -389,6 +415,16 @@ class Sender:
         row.updated_at = now
         return OutboxItem(id=row.id, owner_id=row.owner_id, channel=row.channel, address=row.address,
                           kind=row.kind, priority=row.priority, attempt=row.attempts, outgoing=outgoing)
+
+    @staticmethod
+    def _in_doubt(session: Session, row: OutboxMessage) -> bool:
+        """Was this row perhaps sent already? Its sender stopped mid-send (`sending` with the lease
+        run out), or an earlier attempt ended without an answer (an `in_doubt` event)."""
+        if row.status == "sending":
+            return True
+        return bool(row.attempts) and session.scalar(
+            select(OutboxEvent.id).where(OutboxEvent.outbox_id == row.id, OutboxEvent.event == "in_doubt").limit(1)
+        ) is not None
 
     def _policy(self, row: OutboxMessage, owner: Owner | None, now: datetime) -> str | datetime | None:
         """None: may go now; a datetime: hold until then; a string: unsendable, for this reason."""
@@ -488,6 +524,7 @@ class Sender:
                         delay = self.backoff(row.attempts)
                     if exc.in_doubt:
                         delay = max(delay, self.cs.sender_lease_seconds)  # give a callback time to arrive
+                        add_event(session, row, "in_doubt", error, code=exc.code)
                     row.status, row.error = "pending", error
                     row.not_before = now + timedelta(seconds=delay)
                     add_event(session, row, "retry", f"in {delay:.1f}s: {error}", code=exc.code)

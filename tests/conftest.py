@@ -105,3 +105,13 @@ def clock():
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_limits():
+    """Sign-in rate limits and lockouts live in process memory: each test starts with none."""
+    from bot.dashboard import auth
+
+    auth.lockouts.clear()
+    auth.throttle.configure()
+    yield

@@ -91,6 +91,44 @@ def wire_address(address: str) -> str:
     return f"{PREFIX}{address}"
 
 
+# --- inbound validation: what Twilio can send, and nothing else -------------------------------------
+MAX_FORM_FIELDS = 100  # a message with 10 media has about 40
+MAX_ADDRESS = 160  # From / To: "whatsapp:" and an E.164 number or a business-scoped id
+MAX_SID = 128  # MessageSid and friends are 34 characters
+
+
+async def read_form(request: Request) -> FormData:
+    """Twilio posts urlencoded fields only: a file part, too many fields, or a broken multipart
+    body is malformed (400), never a crash further on."""
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
+
+    from bot.edge import Malformed
+
+    try:
+        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except (MultiPartException, HTTPException, ValueError, UnicodeDecodeError) as exc:
+        raise Malformed(f"form not readable: {getattr(exc, 'detail', None) or exc}") from exc
+    if any(not isinstance(value, str) for _key, value in form.multi_items()):
+        raise Malformed("form has a file part")
+    return form
+
+
+def inbound_form(form: FormData) -> dict[str, str]:
+    """The signed form as plain strings, after the signature check: over-long addresses or
+    message ids refused (`Malformed`), NUL characters removed (PostgreSQL refuses them in text)."""
+    from bot.edge import Malformed
+
+    fields = {key.replace("\x00", ""): value.replace("\x00", "") for key, value in form.items()}
+    for name in ("From", "To"):
+        if len(fields.get(name, "")) > MAX_ADDRESS:
+            raise Malformed(f"{name} is too long")
+    for name in ("MessageSid", "SmsMessageSid", "SmsSid", "AccountSid", "MessagingServiceSid"):
+        if len(fields.get(name, "")) > MAX_SID:
+            raise Malformed(f"{name} is too long")
+    return fields
+
+
 class RebasedHttpClient(TwilioHttpClient):
     """The twilio library's own HTTP client, sending every request to another base URL.
 
@@ -157,10 +195,16 @@ class WhatsAppChannel(Channel):
             raise RejectedRequest("X-Twilio-Signature does not match")
 
     # --- inbound ------------------------------------------------------------------------------
+    async def read_form(self, request: Request) -> FormData:
+        """The signed form, read only when a signature is there to check (see `inbound_form`)."""
+        if not request.headers.get("X-Twilio-Signature", ""):
+            raise RejectedRequest("no X-Twilio-Signature header")
+        return await read_form(request)
+
     async def parse_request(self, request: Request) -> list[Incoming]:
-        form = await request.form()
+        form = await self.read_form(request)
         self.verify(request, form)
-        incoming = self.parse_form(form)
+        incoming = self.parse_form(inbound_form(form))
         return [incoming] if incoming is not None else []
 
     def parse_form(self, form) -> Incoming | None:
@@ -310,6 +354,17 @@ class WhatsAppChannel(Channel):
         for call in calls:
             sids.append(self._create(call))
         return SendResult(tuple(sids))
+
+    def find_sent(self, address: str, text: str, since: datetime) -> str | None:
+        """The sid of a message Twilio already has for this recipient since `since` whose body
+        starts like `text` (a send in doubt that did reach Twilio), or None. Raises on errors."""
+        start = (text or "").strip()[:60]
+        if not start:
+            return None  # a template send has no body of ours to compare
+        for message in self.client.messages.list(to=wire_address(address), date_sent_after=since, limit=50):
+            if (message.body or "").strip().startswith(start):
+                return message.sid
+        return None
 
     def _create(self, call: dict[str, Any]) -> str:
         try:

@@ -27,6 +27,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 SESSION_COOKIE = "umkm_session"
 SESSION_MAX_AGE = 12 * 60 * 60  # a working day; sign in again the next morning
+IDLE_TIMEOUT = 30 * 60  # signed out after 30 minutes without a request
+_SEEN_STEP = 60  # the last-seen time is rewritten at most once a minute
 MAX_BODY = 1_000_000
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -132,6 +134,30 @@ async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
         return ""
 
 
+SIGN_IN_PATH = "/dash/login"
+
+
+class SignInGate:
+    """In front of the whole app: the sign-in page's rate limits (`auth.throttle`), answered
+    with a bare 429 before any session, template or database work. Nothing else is touched."""
+
+    def __init__(self, app: ASGIApp, message: str = "Too many sign-in attempts. Wait a moment and try again."):
+        self.app = app
+        self.message = message
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/") == SIGN_IN_PATH:
+            from bot.dashboard import auth
+
+            client = scope.get("client")
+            method = "POST" if scope["method"] == "POST" else "GET"
+            if not auth.throttle.admit(client[0] if client else "-", method):
+                response = PlainTextResponse(self.message, status_code=429, headers={"Retry-After": "60"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     """No framing, no sniffing, scripts and styles only from this site, nothing cached."""
 
@@ -157,9 +183,32 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class IdleTimeout:
+    """A signed-in session unused for `IDLE_TIMEOUT` is signed out (the user id leaves the
+    session; the language and the CSRF token stay). The time is kept in the signed cookie."""
+
+    def __init__(self, app: ASGIApp, idle_seconds: int = IDLE_TIMEOUT):
+        self.app = app
+        self.idle_seconds = idle_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = scope.get("session")
+        if scope["type"] == "http" and session is not None:
+            import time
+
+            now = int(time.time())
+            seen = session.get("seen")
+            if session.get("uid") and (not isinstance(seen, int) or now - seen > self.idle_seconds):
+                session.pop("uid", None)
+                session.pop("sv", None)
+            if not isinstance(seen, int) or now - seen >= _SEEN_STEP:
+                session["seen"] = now
+        await self.app(scope, receive, send)
+
+
 def wrap(app: ASGIApp, settings: Settings) -> ASGIApp:
-    """The dashboard's middleware stack: session outermost, then CSRF, then headers."""
-    inner = SecurityHeadersMiddleware(CSRFMiddleware(app))
+    """The dashboard's middleware stack: session outermost, then the idle timeout, CSRF, headers."""
+    inner = IdleTimeout(SecurityHeadersMiddleware(CSRFMiddleware(app)))
     return SessionMiddleware(inner, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
                              max_age=SESSION_MAX_AGE, same_site="lax",
                              https_only=settings.public_base_url.startswith("https://"))

@@ -1,5 +1,16 @@
-"""Sign-in, sign-out, language, the home redirect, and user management (admins only)."""
+"""Sign-in, sign-out, language, the home redirect, and user management (admins only).
+
+Sign-in is the one page a stranger can make expensive (a password hash per request), so before
+any hashing it passes, in the event loop and at no cost: a per-address and a global rate limit
+(`limits`, moving windows; checked by `security.SignInGate` in front of the whole app, before
+the session is even decoded) and a cap on sign-ins in flight. The hash itself runs in a pool of its
+own (`auth.HASH_POOL`, one thread): a flood fills that pool and gets 429s, never the thread pool
+the webhooks and pages use.
+"""
 from __future__ import annotations
+
+import time
+
 
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
@@ -19,6 +30,10 @@ except ImportError:  # pragma: no cover - before the handoff area is merged
     Mentor = None  # type: ignore[assignment,misc]
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
 def routes(services: Services) -> list:
     async def home(request: Request) -> Response:
         user = await db_call(load_user, services, request)
@@ -31,17 +46,15 @@ def routes(services: Services) -> list:
         if request.method == "GET":
             csrf_token(request.session)
             return render(request, "login.html", next_url=next_url, error="", username="")
-        form = await request.form()
-        username, password = str(form.get("username", "")), str(form.get("password", ""))
-
-        def attempt():
-            with services.db.session() as session:
-                result = auth.sign_in(session, username, password)
-                if result.ok:
-                    return result.user.id, result.user.session_version, result.user.lang, "ok"
-                return None, None, None, result.outcome
-
-        uid, version, lang, outcome = await db_call(attempt)
+        client = _client(request)
+        form = await request.form(max_files=0, max_fields=10)
+        username, password = str(form.get("username", ""))[:256], str(form.get("password", ""))
+        try:
+            uid, version, lang, outcome = await auth.throttle.run(
+                auth.sign_in_outcome, services.db, username, password, client)
+        except auth.Busy:
+            return render(request, "login.html", status_code=429, next_url=next_url,
+                          error=text(request, "auth.too_many"), username=username[:64])
         if outcome != "ok":
             error = text(request, "auth.locked" if outcome == "locked" else "auth.bad_login",
                          minutes=int(auth.LOCKOUT.total_seconds() // 60))
@@ -49,7 +62,7 @@ def routes(services: Services) -> list:
                           next_url=next_url, error=error, username=username[:64])
         keep_lang = request.session.get("lang")
         request.session.clear()  # a new session on sign-in: nothing carried over from before
-        request.session.update(uid=uid, sv=version, lang=keep_lang or lang)
+        request.session.update(uid=uid, sv=version, lang=keep_lang or lang, seen=int(time.time()))
         rotate_csrf(request.session)
         return RedirectResponse(next_url, status_code=303)
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot import edge
 from bot.dashboard import security
 from bot.dashboard.web import HERE, render
 from bot.services import Services
@@ -33,7 +34,9 @@ async def _error(request: Request, exc: HTTPException) -> Response:
 
 
 def _sub_app(services: Services, routes: list) -> Starlette:
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
+    handlers: dict = {HTTPException: _error}
+    handlers.update({error: edge.database_away for error in edge.database_errors()})
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.services = services
     return app
 

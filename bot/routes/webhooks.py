@@ -20,6 +20,8 @@ from starlette.routing import Route
 
 from bot.channels import runtime
 from bot.channels.base import RejectedRequest
+from bot.channels.whatsapp import inbound_form
+from bot.edge import Malformed, parse_json_object
 from bot.sender import record_delivery_status
 from bot.services import Services
 
@@ -41,6 +43,31 @@ def _forbidden(channel: str, request: Request, exc: RejectedRequest) -> Response
     return PlainTextResponse("forbidden", status_code=403)
 
 
+def _malformed(channel: str, request: Request, exc: Malformed) -> Response:
+    log.warning("%s webhook malformed (%s) path=%s client=%s", channel, exc, request.url.path, _client(request))
+    return PlainTextResponse("bad request", status_code=400)
+
+
+async def telegram_update_json(channel, request: Request) -> dict:
+    """The secret header first (no body read without it), then the body as a JSON object of
+    sane depth with an integer update_id, NUL removed; else `Malformed` (400)."""
+    channel.verify(request)
+    data = parse_json_object(await request.body())
+    if not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
+        raise Malformed("no update_id")
+    return data
+
+
+def parse_telegram(channel, data: dict) -> list:
+    """python-telegram-bot's reading of an update; one it cannot read (a message without a
+    chat, a kind it does not know) is logged and ignored with a 200, so Telegram moves on."""
+    try:
+        return channel.parse_update(data)
+    except Exception as exc:  # noqa: BLE001 - any shape python-telegram-bot cannot read
+        log.warning("telegram update %s ignored: unreadable (%s)", data.get("update_id"), type(exc).__name__)
+        return []
+
+
 def routes(services: Services) -> list:
     async def twilio_inbound(request: Request) -> Response:
         rt = runtime(services)
@@ -49,6 +76,8 @@ def routes(services: Services) -> list:
             return _off("WhatsApp")
         try:
             incoming = await channel.parse_request(request)
+        except Malformed as exc:
+            return _malformed("twilio", request, exc)
         except RejectedRequest as exc:
             return _forbidden("twilio", request, exc)
         for item in incoming:
@@ -60,12 +89,15 @@ def routes(services: Services) -> list:
         channel = rt.whatsapp
         if channel is None:
             return _off("WhatsApp")
-        form = await request.form()
         try:
+            form = await channel.read_form(request)
             channel.verify(request, form)
+            fields = inbound_form(form)
+        except Malformed as exc:
+            return _malformed("twilio status", request, exc)
         except RejectedRequest as exc:
             return _forbidden("twilio status", request, exc)
-        update = channel.parse_status(form, request.query_params.get("outbox"))
+        update = channel.parse_status(fields, request.query_params.get("outbox"))
         if update is not None:
             await run_in_threadpool(record_delivery_status, services.db, update)
         return Response(EMPTY_TWIML, media_type="text/xml")
@@ -76,9 +108,12 @@ def routes(services: Services) -> list:
         if channel is None:
             return _off("Telegram")
         try:
-            incoming = await channel.parse_request(request)
+            data = await telegram_update_json(channel, request)
+        except Malformed as exc:
+            return _malformed("telegram", request, exc)
         except RejectedRequest as exc:
             return _forbidden("telegram", request, exc)
+        incoming = parse_telegram(channel, data)
         todo = await accept_telegram(rt, incoming)
         background = BackgroundTask(todo) if todo is not None else None
         return JSONResponse({}, background=background)

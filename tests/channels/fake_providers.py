@@ -139,6 +139,13 @@ class FakeProviders:
                     return self._telegram(path, {})
                 if path == "/v1/ContentAndApprovals":
                     return self._content_and_approvals()
+                if path.startswith(TWILIO_PREFIX) and path.endswith("/Messages.json"):  # the message list
+                    to = (parse_qs(urlsplit(self.path).query).get("To") or [""])[0]
+                    rows = [{"sid": m["_sid"], "to": m.get("To"), "from": m.get("From"), "body": m.get("Body"),
+                             "status": "sent", "account_sid": "AC" + "0" * 32, "api_version": "2010-04-01"}
+                            for m in fake.twilio_messages(to or None)]
+                    return self._send(200, {"messages": rows[::-1], "next_page_uri": None, "page": 0,
+                                            "page_size": 50, "uri": path, "first_page_uri": path})
                 if path in fake.files:
                     content_type, data = fake.files[path]
                     fake._record("twilio" if path.startswith(TWILIO_PREFIX) else "telegram",

@@ -22,7 +22,7 @@ def test_forged_csrf_token_fails_with_403(client, db):
         assert client.post("/dash/users", data=data).status_code == 403
     headers = {"X-CSRF-Token": "forged", "Content-Type": "application/json"}
     assert client.post("/chat/send", json={"text": "halo"}, headers=headers).status_code == 403
-    ok = client.post("/dash/users", data={"username": "eve", "password": "x" * 12, "role": "staff",
+    ok = client.post("/dash/users", data={"username": "eve", "password": "kopi tubruk pagi", "role": "staff",
                                           "csrf_token": token}, follow_redirects=False)
     assert ok.status_code == 303
     with db.session() as session:
