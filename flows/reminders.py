@@ -38,11 +38,20 @@ from flows.base import NOT_UNDERSTOOD, Flow, Step
 from flows.gmp_check import open_check, says
 
 UPCOMING_SHOWN = 8
+CLEAR = 0.6  # a request at least this sure is acted on (a bare "ingatkan saya" is: it asks what)
 
 
 def _label(turn: Turn, kind: str) -> str:
     found = reminders.KINDS.get(kind)
     return turn.t(found.label_key) if found and turn.content.has(found.label_key) else kind
+
+
+def _row_label(turn: Turn, row) -> str:
+    """An owner-made reminder is listed by the owner's own words and time, others by their kind."""
+    if row.kind == owner_reminders.KIND:
+        local = as_utc(row.due_at).astimezone(JAKARTA)
+        return turn.t("owner_reminders.list_item", what=owner_reminders.what_of(row), time=local.strftime("%H.%M"))
+    return _label(turn, row.kind)
 
 
 def _kind_options(turn: Turn, off: bool) -> list[Option]:
@@ -61,7 +70,7 @@ def _action_options(turn: Turn) -> list[Option]:
 
 def start(turn: Turn) -> None:
     disabled = reminders.kinds_off(turn.session, turn.owner.id)
-    items = [{"date": as_utc(r.due_at).astimezone(JAKARTA).strftime("%d-%m-%Y"), "label": _label(turn, r.kind),
+    items = [{"date": as_utc(r.due_at).astimezone(JAKARTA).strftime("%d-%m-%Y"), "label": _row_label(turn, r),
               "off": r.kind in disabled} for r in reminders.upcoming(turn.session, turn.owner.id, UPCOMING_SHOWN)]
     turn.say_template("reminders_list", items=items, kinds_off=", ".join(_label(turn, k) for k in sorted(disabled)),
                       stopped=turn.owner.opted_out_at is not None)
@@ -230,7 +239,8 @@ def detect_reminder_request(text: str) -> tuple[float, dict] | None:
     make = bool(said & words.get("make", frozenset()))
     if not verb and not (noun and make):
         return None
-    question = looks_like_question(text, content) and not verb
+    # "bisa diingatkan kalau izin mau habis?" asks about reminders; "ingatkan besok jam 9?" asks for one.
+    question = looks_like_question(text, content) and not when
     score = 0.6 + (0.2 if what else 0) + (0.15 if when else 0)
     if question:
         score -= 0.3
@@ -242,11 +252,11 @@ def owner_reminder_request(turn: Turn) -> bool:
     """Until the scored understanding step routes it: a clear reminder request is acted on here.
     A bare "ingatkan besok" is left to `remind_tomorrow`, a bare "matikan pengingat" to the flow."""
     found = detect_reminder_request(turn.text)
-    if found is None or found[0] < 0.8 or found[1]["action"] == "list":
+    if found is None or found[0] < CLEAR or found[1]["action"] == "list":
         return False
     score, slots = found
-    if slots["action"] == "create" and not slots["what"]:
-        return False
+    if slots["action"] == "create" and not slots["what"] and says(turn, "snooze"):
+        return False  # "ingatkan besok": the reminder just received comes back (remind_tomorrow)
     if slots["action"] == "cancel" and not slots["what"]:
         from flows.entry import entry_flow
 
@@ -301,9 +311,7 @@ def handle_reminder_request(turn: Turn, slots: dict) -> None:
         if row is not None:
             _bring_back(turn, row, at)
             return
-    turn.start_flow("reminders")
-    turn.data.update({"what": what, "when": when})
-    turn.goto("ask_what" if not what else "ask_when", remember=False)
+    turn.enter("reminders", "ask_what" if not what else "ask_when", what=what, when=when)
 
 
 def _bring_back(turn: Turn, row, at: datetime) -> None:
@@ -383,8 +391,7 @@ def _cancel(turn: Turn, what: str | None) -> None:
     if not rows:
         turn.say("owner_reminders.nothing_to_cancel")
         return
-    turn.start_flow("reminders")
-    turn.goto("cancel_pick", remember=False)
+    turn.enter("reminders", "cancel_pick")
 
 
 def _kind_named(turn: Turn, words: str) -> str | None:

@@ -323,12 +323,12 @@ class _Parser:
                 candidate = self._safe_date(following.year, following.month, day_number)
             self.day = candidate
             return
-        year_given = year is not None
-        year = year or self.today.year
-        candidate = self._safe_date(year, month, day_number)
-        if candidate is not None and candidate < self.today and not year_given:
-            candidate = self._safe_date(year + 1, month, day_number)
-        self.day = candidate
+        if year is not None:
+            self.day = self._safe_date(year, month, day_number)
+            return
+        # The next such date: this year, else a later one ("29 feb" waits for a leap year).
+        self.day = next((d for y in range(self.today.year, self.today.year + 5)
+                         if (d := self._safe_date(y, month, day_number)) is not None and d >= self.today), None)
 
     def _numeric_date(self, token: str) -> bool:
         parts = [int(p) for p in re.split(r"[/-]", token)]
