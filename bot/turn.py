@@ -8,7 +8,12 @@ a phone, so one reply is at most `MAX_MESSAGES` messages of at most `MAX_CHARS` 
 Short messages said one after another are joined; a longer one is split where a paragraph or
 line ends; what does not fit waits, and the owner types LANJUT for it (it is dropped once the
 owner answers something else). The same long text is never sent twice in a row: the second time
-a short reminder of what to answer is said instead (the options still show).
+a short reminder of what to answer is said instead (the options still show): the text key
+`<key>_again` (for `say(key)`) or `again.<template>` (for `say_template`) when content has one,
+else `common.repeat_question` / `common.repeat_same`. A text said twice within one reply is said once.
+
+LANJUT reaches `more()` (below) as an answer hook: the understanding step lists it with the other
+answers to what the bot sent ("bot.turn:more").
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.channels_text import render_numbered
 from bot.choices import Option, match_option
 from bot.clock import utcnow
 from bot.content import Content
@@ -283,17 +289,25 @@ def _split(text: str, limit: int) -> list[str]:
     return [text[i:i + limit] for i in range(0, len(text), limit)]
 
 
+def rendered_length(reply: Reply) -> int:
+    """How long the message is where options are written out ("1. Setuju" lines, WhatsApp)."""
+    return len(render_numbered(reply))
+
+
 def _chunks(said: list[Reply], limit: int, join: bool) -> list[Reply]:
     out: list[Reply] = []
     for reply in said:
+        listed = rendered_length(Reply(text="", options=reply.options))  # the options' own lines
         parts = _split(reply.text, limit)
+        if len(parts[-1]) + listed > limit:  # the question and its options share the last message
+            parts = parts[:-1] + _split(parts[-1], max(limit - listed, limit // 2))
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             piece = Reply(text=part, options=list(reply.options) if last else [], kind=reply.kind,
                           template_vars=reply.template_vars if last else {})
             before = out[-1] if out else None
             if (join and before is not None and not before.options and before.kind == piece.kind == "reply"
-                    and len(before.text) + 2 + len(piece.text) <= limit):
+                    and len(before.text) + 2 + rendered_length(piece) <= limit):
                 out[-1] = Reply(text=f"{before.text}\n\n{piece.text}", options=piece.options, kind=piece.kind)
             else:
                 out.append(piece)
@@ -311,7 +325,7 @@ def pack(said: list[Reply], hint: str, limit: int = MAX_CHARS, most: int = MAX_M
         return chunks, []
     shown, waiting = chunks[:most], chunks[most:]
     last = shown[-1]
-    room = limit - len(hint) - 2
+    room = limit - len(hint) - 2 - (rendered_length(Reply(text="", options=last.options)) if last.options else 0)
     if len(last.text) > room:  # the hint must fit: the end of the last message waits too
         head, *tail = _split(last.text, room)
         waiting = [Reply(text="\n\n".join(tail), options=last.options, kind=last.kind,

@@ -244,6 +244,8 @@ def detect_reminder_request(text: str) -> tuple[float, dict] | None:
     score = 0.6 + (0.2 if what else 0) + (0.15 if when else 0)
     if question:
         score -= 0.3
+    if not when and _conditional(norm, words):
+        score -= 0.35  # "ingatkan kalau ada pelatihan": an event, not a time (the events area tells)
     return round(min(score, 0.95), 2), slots
 
 
@@ -257,13 +259,27 @@ def owner_reminder_request(turn: Turn) -> bool:
     score, slots = found
     if slots["action"] == "create" and not slots["what"] and says(turn, "snooze"):
         return False  # "ingatkan besok": the reminder just received comes back (remind_tomorrow)
-    if slots["action"] == "cancel" and not slots["what"]:
-        from flows.entry import entry_flow
-
-        if entry_flow(turn) is not None:
-            return False
+    if slots["action"] == "cancel" and not slots["what"] and _is_entry_phrase(turn):
+        return False
     handle_reminder_request(turn, slots)
     return True
+
+
+def _is_entry_phrase(turn: Turn) -> bool:
+    """The message is one of the reminders flow's own entry phrases (content/intents.yaml)."""
+    phrases = ((turn.content.data("intents.yaml") or {}).get("flows") or {}).get("reminders") or []
+    return turn.norm in {normalize(str(p), turn.content) for p in phrases}
+
+
+def _conditional(norm: str, words: dict[str, frozenset[str]]) -> bool:
+    """After the request word (and fillers) comes "kalau ...": remind when something happens."""
+    tokens = norm.split()
+    skip = words.get("verbs", frozenset()) | words.get("fillers", frozenset()) | words.get("nouns", frozenset())
+    index = next((i for i, w in enumerate(tokens) if w in words.get("verbs", frozenset())), None)
+    if index is None:
+        return False
+    rest = [w for w in tokens[index + 1:] if w not in skip]
+    return bool(rest) and rest[0] in words.get("conditional", frozenset())
 
 
 def _say_created(turn: Turn, created: owner_reminders.Created, what: str) -> None:
@@ -290,11 +306,12 @@ def handle_reminder_request(turn: Turn, slots: dict) -> None:
     if turn.owner.consent_at is None:
         turn.say("owner_reminders.needs_consent")
         turn.start_flow("registration")
-        turn.data["after_consent"] = {"reminder": dict(slots)}
+        # The understanding step's resume after "setuju" (bot/nlu/act.py) does the request then.
+        turn.data["resume"] = {"name": "reminder", "slots": dict(slots), "text": turn.text}
         return
     action = slots.get("action")
-    if action == "list":
-        turn.start_flow("reminders")
+    if action == "list" or (not slots.get("what") and _is_entry_phrase(turn)):
+        turn.start_flow("reminders")  # "pengingat saya", "matikan pengingat": the list and its choices
         return
     if action == "cancel":
         _cancel(turn, slots.get("what"))

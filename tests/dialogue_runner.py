@@ -38,6 +38,7 @@ import time_machine
 import yaml
 from sqlalchemy import select
 
+from bot.channels_text import render_numbered
 from bot.clock import utcnow
 from bot.content import Content
 from bot.messages import Inbound, Media, Reply
@@ -184,12 +185,14 @@ SEEN: list[tuple[str, list[str]]] = []  # (where, texts of one reply), in the or
 
 def check_budget(where: str, replies: list[Reply], previous: list[str]) -> None:
     texts = [r.text for r in replies]
-    SEEN.append((where, texts))
+    SEEN.append((where, [render_numbered(r) for r in replies]))
     shown = "\n---\n".join(texts)
     assert len(texts) <= MAX_MESSAGES_PER_REPLY, f"{where}: {len(texts)} messages in one reply:\n{shown}"
-    for text in texts:
+    for reply in replies:
+        text = render_numbered(reply)  # as WhatsApp shows it: the options written out under the text
         assert len(text) <= MAX_MESSAGE_CHARS, f"{where}: a message of {len(text)} characters:\n{text}"
-        assert not (len(text) > LONG_TEXT and text in previous), f"{where}: the same long text twice in a row:\n{text}"
+        assert not (len(reply.text) > LONG_TEXT and reply.text in previous), (
+            f"{where}: the same long text twice in a row:\n{reply.text}")
 
 
 def load_dialogues() -> list[tuple[str, dict]]:

@@ -87,3 +87,14 @@ def test_options_by_words(content, options, text, key):
 ])
 def test_no_guess(content, options, text):
     assert match_option(text, options, content) is None
+
+
+def test_content_check_catches_yaml_booleans_in_the_lexicon():
+    from bot.normalize import check_lexicon_words
+
+    class Stub:
+        def data(self, name):
+            return {"answers": {"no": [True, "tidak"]}, True: ["x"], "fine": ["gpp"]}
+
+    errors = check_lexicon_words(Stub())
+    assert any("answers.no has True" in e for e in errors) and any("key True" in e for e in errors)
