@@ -12,8 +12,8 @@ a short reminder of what to answer is said instead (the options still show): the
 `<key>_again` (for `say(key)`) or `again.<template>` (for `say_template`) when content has one,
 else `common.repeat_question` / `common.repeat_same`. A text said twice within one reply is said once.
 
-LANJUT reaches `more()` (below) as an answer hook: the understanding step lists it with the other
-answers to what the bot sent ("bot.turn:more").
+LANJUT reaches `more()` (below) as an answer hook, registered by flows/reminders.py (this module
+imports nothing of the understanding step); a routing table lists it as "bot.turn:more".
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from bot.content import Content
 from bot.messages import Inbound, Reply
 from bot.nlu.answers import yes_no as yes_no_answer
 from bot.normalize import looks_like_question, normalize, word_set
-from bot.understanding import answer_hook
 from storage.models import ConversationState, MessageLog, Owner
 
 MAX_TEXT = 4000  # longer messages are kept up to here; nobody types more on a phone
@@ -252,7 +251,6 @@ class Turn:
         self.start_flow("menu")
 
 
-@answer_hook
 def more(turn: Turn) -> bool:
     """LANJUT right after a reply that did not fit: the rest of it."""
     if not turn.more_waiting:

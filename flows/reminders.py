@@ -33,11 +33,15 @@ from bot.content import Content, get_content
 from bot.nlu import dates
 from bot.normalize import lexicon, looks_like_question, normalize
 from bot.turn import Turn
-from bot.understanding import recognizer
+from bot.turn import more as show_more_on_lanjut
+from bot.understanding import answer_hook, recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from flows.gmp_check import open_check, says
 
 UPCOMING_SHOWN = 8
+
+# LANJUT after a reply that did not fit in two messages (the message budget, bot/turn.py).
+answer_hook(show_more_on_lanjut)
 CLEAR = 0.6  # a request at least this sure is acted on (a bare "ingatkan saya" is: it asks what)
 
 
@@ -129,6 +133,9 @@ def remind_tomorrow(turn: Turn) -> bool:
     """"ingatkan besok": snooze the last reminder; with an unfinished self-check, remind about it."""
     if turn.owner.consent_at is None or not says(turn, "snooze"):
         return False
+    found = detect_reminder_request(turn.text)
+    if found is not None and found[1]["what"]:
+        return False  # "ingatkan besok jam 10 beli cabai" is a new reminder, not a snooze
     row = reminders.snooze(turn.session, turn.content, turn.owner.id, now=turn.now)
     if row is None:
         check = open_check(turn)
