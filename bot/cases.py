@@ -177,7 +177,9 @@ def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list
         log.info("duplicate mentor message dropped mentor=%s", mentor.id)
         return []
     media = [{"kind": m.kind, "url": m.url} for m in inbound.media]
-    text = inbound.payload or inbound.text
+    # A typed Telegram command keeps its arguments in the text ("/selesai 12 catatan"); its payload is
+    # only the command word, for owners. A tapped button carries the whole command in both.
+    text = inbound.text if inbound.text.startswith("/") else (inbound.payload or inbound.text)
     replies = handle_mentor_message(session, content, mentor, text, media, inbound.received_at)
     now = utcnow()
     for reply in replies:
