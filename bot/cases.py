@@ -167,11 +167,14 @@ def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list
     """A message from a mentor's own chat goes to the mentor chat, not the owner dialogue.
 
     Replies go to the outbox like the pipeline's (already "sent" for synchronous callers)."""
+    from bot.handoff.delivery import release_held
     from bot.handoff.mentor_chat import handle_mentor_message
     from bot.handoff.roster import mentor_by_address
 
     mentor = mentor_by_address(session, inbound.channel, inbound.address, active_only=False)
     if mentor is None:
+        # An owner writing opens their WhatsApp window: mentor replies held by it go out now.
+        release_held(session, inbound.channel, inbound.address)
         return None
     if not first_delivery(session, inbound):
         log.info("duplicate mentor message dropped mentor=%s", mentor.id)
