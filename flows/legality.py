@@ -377,7 +377,12 @@ def overview_text(turn: Turn) -> str:
     for product in products:
         own = [_step_line(turn, r) for r in pathway.product_pathway(turn.session, product, turn.content, rows)
                if r.product_id == product.id]
-        product_lines.append({"name": product.name, "summary": route_summary(turn, product.route), "steps": own})
+        summary = route_summary(turn, product.route)
+        if product.route in (None, "outside"):
+            summary = turn.t("legality.route_not_decided")
+        product_lines.append({"name": product.name, "summary": summary, "steps": own})
+    for name in pathway.unclassified_products(turn.session, turn.owner, products):
+        product_lines.append({"name": name, "summary": turn.t("legality.route_not_decided"), "steps": []})
     return turn.content.render("legality_overview", turn.lang, business=business, products=product_lines,
                                business_title=turn.t("legality.business_steps"), legend=turn.t("legality.legend"))
 

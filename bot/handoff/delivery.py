@@ -36,12 +36,20 @@ def template_configured(content: Content, kind: str) -> bool:
     return TemplateBook.load(path, overrides).for_kind(kind) is not None
 
 
-def outlook(content: Content, owner: Owner, now: datetime | None = None, kind: str = "relay") -> str:
+def outlook(content: Content, owner: Owner, now: datetime | None = None, kind: str = "relay",
+            session: Session | None = None) -> str:
     if owner.channel != "whatsapp":
         return SENT  # Telegram and the web chat have no window
     now = now or utcnow()
     last = owner.last_inbound_at
-    if last is not None and as_utc(now) < as_utc(last) + WINDOW - WINDOW_MARGIN:
+    open_by_clock = last is not None and as_utc(now) < as_utc(last) + WINDOW - WINDOW_MARGIN
+    if open_by_clock and session is not None:
+        # WhatsApp itself may have said (error 63016) that the window closed since the owner wrote.
+        from bot.sender import windows_closed
+
+        closed = windows_closed(session, [owner.id]).get(owner.id)
+        open_by_clock = closed is None or as_utc(closed) < as_utc(last)
+    if open_by_clock:
         return SENT
     return TEMPLATE if template_configured(content, kind) else HELD
 

@@ -204,7 +204,7 @@ class MentorChat:
     def say_delivery(self, ticket: Ticket, owner: Owner, sent_key: str, **variables) -> None:
         """What happened to the message just written to the owner, truthfully: sent, sent as the
         WhatsApp template, or held until the owner writes again (and why)."""
-        how = delivery.outlook(self.content, owner, self.now)
+        how = delivery.outlook(self.content, owner, self.now, session=self.session)
         names = {"case_id": ticket.id, "owner_name": display_name(self.content, owner, self.lang)}
         if how == delivery.SENT:
             self.say(sent_key, **names, **variables)

@@ -9,6 +9,7 @@ reason stays on the case for staff.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from bot.content import Content, ContentError
 from bot.normalize import normalize
@@ -34,17 +35,15 @@ def _meaningful(text: str, content: Content) -> bool:
     text = (text or "").strip()
     if len(text) < 3 or text.isdigit() or not re.search(r"[^\W\d_]{3,}", text):
         return False
+    if len(re.findall(r"[^\W\d_]{2,}", text)) < 2:
+        return False  # one word (MENU, PENDAMPING, tolong) says what was tapped, not what is needed
     return normalize(text, content) not in _menu_words(content)
 
 
 def _owner_said(ticket: Ticket, content: Content) -> str:
-    """The reason if the owner wrote it in words, else their last message in words before the case."""
-    if _meaningful(ticket.reason, content):
-        return ticket.reason.strip()[:SAID_LIMIT]
-    for message in reversed((ticket.context or {}).get("last_messages") or []):
-        if message.get("direction") == "in" and _meaningful(message.get("text") or "", content):
-            return message["text"].strip()[:SAID_LIMIT]
-    return ""
+    """What the owner wrote when asking, if it says anything ("7" or "MENU" does not; the case
+    card's last messages show the rest)."""
+    return ticket.reason.strip()[:SAID_LIMIT] if _meaningful(ticket.reason, content) else ""
 
 
 def _step_name(content: Content, key: str | None, lang: str) -> str:
@@ -103,6 +102,17 @@ def held_permits(session, content: Content, owner, lang: str = "id") -> list[str
 
 
 def plain_reason(content: Content, ticket: Ticket, lang: str = "id") -> str:
+    """The case's reason, and the reason of every topic that joined it (one line each)."""
+    parts = [_one_reason(content, ticket, lang)]
+    for joined in (ticket.context or {}).get("also") or []:
+        other = SimpleNamespace(topic=joined.get("topic"), reason=joined.get("reason") or "",
+                                context={**(joined.get("context") or {}),
+                                         "last_messages": joined.get("last_messages") or []})
+        parts.append(_one_reason(content, other, lang))
+    return "\n+ ".join(dict.fromkeys(parts))
+
+
+def _one_reason(content: Content, ticket, lang: str) -> str:
     context = ticket.context or {}
     topic = (ticket.topic or "other").split(":", 1)
     base, detail = topic[0], (topic[1] if len(topic) > 1 else "")

@@ -94,6 +94,20 @@ def route_case(session: Session, content: Content, ticket: Ticket, owner: Owner,
     return route
 
 
+def tell_holder_new_topic(session: Session, content: Content, ticket: Ticket, owner: Owner, topic: str) -> None:
+    """A new topic joined a case a mentor already holds: they hear of it in their chat."""
+    if ticket.status != "taken" or not ticket.mentor_id:
+        return
+    holder = session.get(Mentor, ticket.mentor_id)
+    if holder is None:
+        return
+    lang = holder.lang or "id"
+    notify.to_mentor(session, content, holder, "handoff.mentor_topic_added",
+                     options=[command_label(content, "show", ticket.id)],
+                     **{**case_summary(content, ticket, owner, lang),
+                        "new_topic": content.t(_topic_key(content, topic), lang)})
+
+
 def display_name(content: Content, owner: Owner, lang: str = "id", fallback: str | None = None) -> str:
     """The owner as mentors read them: "Bu Sumarni", honorific kept, never "Bu" alone."""
     return names.split(owner.name or fallback, content).full or content.t("handoff.unknown_name", lang)
@@ -109,10 +123,12 @@ def case_summary(content: Content, ticket: Ticket, owner: Owner, lang: str = "id
     """The variables every mentor-facing text about a case may use."""
     snapshot = (ticket.context or {}).get("owner") or {}
     sector = owner.sector or snapshot.get("sector")
+    also = (ticket.context or {}).get("also") or []
+    topics = [ticket.topic] + [a.get("topic") for a in also if a.get("topic") != ticket.topic]
     return {
         "case_id": ticket.id,
         "priority": ticket.priority,
-        "topic": content.t(_topic_key(content, ticket.topic), lang),
+        "topic": " + ".join(dict.fromkeys(content.t(_topic_key(content, t), lang) for t in topics)),
         "reason": plain_reason(content, ticket, lang),
         "owner_name": display_name(content, owner, lang, snapshot.get("name")),
         "business": owner.business_name or snapshot.get("business_name") or "-",
