@@ -77,9 +77,12 @@ def routes(services: Services) -> list:
     async def cases(request: Request) -> Response:
         user = request.scope["dash_user"]
         tabs = TABS_MENTOR if user.is_mentor else TABS_STAFF
-        tab = request.query_params.get("tab") or tabs[0]
-        tab = tab if tab in tabs else tabs[0]
+        asked = request.query_params.get("tab")
+        tab = asked if asked in tabs else tabs[0]
         rows = await db_call(_list, user, tab, lang_of(request))
+        if not asked and not rows and user.is_mentor and "area" in tabs:
+            tab = "area"  # nothing of their own: the cases waiting in their area
+            rows = await db_call(_list, user, tab, lang_of(request))
         return render(request, "cases.html", cases=rows, tab=tab, tabs=tabs, flash=request.session.pop("flash", ""))
 
     def _detail(user, case_id: int, lang: str):

@@ -254,6 +254,7 @@ def relay_from_owner(session: Session, content: Content, owner: Owner, text: str
             continue
         told.add(mentor.id)
         notify.to_mentor(session, content, mentor, "handoff.relay_to_mentor", kind="relay", case_id=ticket.id,
+                         options=[command_label(content, "show", ticket.id)],
                          owner_name=display_name(content, owner, mentor.lang),
                          text=shown or "-")
     return True

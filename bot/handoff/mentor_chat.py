@@ -185,7 +185,7 @@ class MentorChat:
         ticket = actions.take_case(self.session, self.content, int(match.group(1)), self.mentor, self.now)
         owner = self.session.get(Owner, ticket.owner_id)
         self.say("handoff.mentor_taken", **case_summary(self.content, ticket, owner, self.lang))
-        self.replies.append(Reply(text=self.case_card(ticket)))
+        self.replies.append(Reply(text=self.case_card(ticket), options=[self.label("list", ticket.id).split(" ")[0]]))
 
     def cmd_reply(self, rest: str) -> None:
         ticket, text = self.case_and_rest(rest)

@@ -177,3 +177,22 @@ def test_broadcast_shows_names_not_keys_and_status_lists_why_rows_did_not_go(har
     status = CliRunner().invoke(main, ["broadcast", "status", "1"], catch_exceptions=False).output
     assert "unsendable 1 (whatsapp): outside the WhatsApp 24-hour window" in status
     assert "no approved template" in status
+
+
+# --- dashboard: a mentor with nothing of their own lands on the area queue ------------------------
+def test_mentor_with_an_empty_queue_lands_on_the_area_queue(db, content, tmp_path):
+    from starlette.testclient import TestClient
+
+    from bot.app import create_app
+    from tests.dashboard.scripted import (ask_for_mentor, load_demo_roster, make_services, make_user,
+                                          register_owner, sign_in)
+
+    ids = load_demo_roster(db, content)
+    register_owner(db, content, "+628140000002", "Bu Wati", "Kue Wati", area="jakarta-timur", district="duren sawit")
+    case_id = ask_for_mentor(db, content, "+628140000002")
+    make_user(db, "dewi", "mentor", ids["JO-0004"])
+    with TestClient(create_app(make_services(db, content, tmp_path)), base_url="http://testserver") as client:
+        sign_in(client, "dewi")
+        page = client.get("/dash/cases").text
+    assert f"#{case_id}" in page and "Bu Wati" in page
+    assert "Pemilik minta bicara dengan pendamping" in page  # the reason in plain words
