@@ -196,3 +196,24 @@ def test_mentor_with_an_empty_queue_lands_on_the_area_queue(db, content, tmp_pat
         page = client.get("/dash/cases").text
     assert f"#{case_id}" in page and "Bu Wati" in page
     assert "Pemilik minta bicara dengan pendamping" in page  # the reason in plain words
+
+
+def test_events_page_picks_the_segment_with_the_broadcast_dropdowns(db, content, tmp_path, clock):
+    from starlette.testclient import TestClient
+
+    from bot.app import create_app
+    from storage.models.events import TrainingEvent
+    from tests.dashboard.scripted import csrf_of, make_services, make_user, sign_in
+
+    make_user(db, "staf", "staff")
+    with TestClient(create_app(make_services(db, content, tmp_path)), base_url="http://testserver") as client:
+        sign_in(client, "staf")
+        page = client.get("/dash/events").text
+        assert '<select name="district">' in page and "Duren Sawit" in page and 'name="segment"' not in page
+        response = client.post("/dash/events", data={
+            "csrf_token": csrf_of(page), "title": "Pelatihan Label", "kind": "gmp_training",
+            "starts_at": "2026-12-01T09:00", "place": "Kantor Kecamatan", "district": "duren-sawit",
+            "sector": "food"}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+    with db.session() as session:
+        assert session.scalars(select(TrainingEvent.segment)).one() == "kecamatan=duren-sawit sektor=food"
