@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
@@ -38,7 +39,8 @@ from sqlalchemy.orm import Session
 
 from bot import segment as segments
 from bot.clock import utcnow
-from bot.content import Content
+from bot import names
+from bot.content import Content, get_content
 from bot.events import event_variables
 from storage.db import Database
 from storage.models import OutboxMessage, Owner
@@ -51,7 +53,8 @@ KIND = "broadcast"  # the sender's priority and WhatsApp template key (bot.pipel
 CHUNK = 5000
 MAX_LENGTH = 1600  # a WhatsApp message body through Twilio; Telegram allows more
 
-OWNER_VARIABLES = ("name", "first_name", "business_name", "city", "district", "sector", "products")
+OWNER_VARIABLES = ("name", "first_name", "honorific", "greeting_name", "business_name", "city", "district",
+                   "sector", "products")
 EVENT_VARIABLES = ("event_title", "event_kind", "event_when", "event_place", "event_link", "event_where",
                    "event_quota")
 
@@ -95,19 +98,35 @@ def compile_message(source: str, *, has_event: bool, label: str = "message") -> 
     return _ENV.from_string(source)
 
 
-def owner_variables(row) -> dict[str, Any]:
-    """What a message may say about its owner; a missing value is an empty string, never "None"."""
-    name = (row.name or "").strip()
+def owner_variables(row, content: Content | None = None, lang: str | None = None) -> dict[str, Any]:
+    """What a message may say about its owner, as the owner would write it: "Bu Sumarni" (the
+    honorific apart: first_name "Sumarni", honorific "Bu", greeting_name "Bu Sumarni"), places
+    and sector by their names ("Duren Sawit", "Jakarta Timur", "makanan"), never internal keys.
+    A missing value is an empty string, never "None"."""
+    content = content or get_content()
+    lang = lang or getattr(row, "lang", None) or "id"
+    name = names.split(row.name, content)
     products = row.products if isinstance(row.products, list) else []
+    sector = row.sector or ""
     return {
-        "name": name,
-        "first_name": name.split(" ")[0] if name else "",
+        "name": name.full,
+        "first_name": name.first,
+        "honorific": name.honorific,
+        "greeting_name": name.called,
         "business_name": row.business_name or "",
-        "city": row.city or "",
-        "district": row.district or "",
-        "sector": row.sector or "",
+        "city": _place(content, row.city),
+        "district": _place(content, row.district),
+        "sector": content.t(f"variables.sector_{sector}", lang) if content.has(f"variables.sector_{sector}") else "",
         "products": ", ".join(str(p) for p in products),
     }
+
+
+def _place(content: Content, key: str | None) -> str:
+    """A city or kecamatan key as its name ("duren-sawit" -> "Duren Sawit"); free text (outside
+    Jakarta) as typed."""
+    from bot.handoff.routing import place_name
+
+    return place_name(content, key) or ""
 
 
 @dataclass
@@ -132,6 +151,7 @@ class Renderer:
 
     def __init__(self, content: Content, template: str, template_en: str | None, event: TrainingEvent | None):
         has_event = event is not None
+        self.content = content
         self.templates = {"id": compile_message(template, has_event=has_event)}
         self.templates["en"] = (
             compile_message(template_en, has_event=has_event, label="English message") if template_en
@@ -166,7 +186,7 @@ class Renderer:
 
     def _render(self, row) -> tuple[str, list[str], dict[str, Any]]:
         lang = row.lang if row.lang in self.templates else "id"
-        variables = owner_variables(row)
+        variables = owner_variables(row, self.content, lang)
         variables.update(self.extra[lang])
         template = self.templates[lang]
         # Template.render() merges Jinja's globals into every context; with 100,000 owners that
@@ -180,7 +200,7 @@ class Renderer:
             raise BroadcastError([f"The message is {len(text)} characters for owner {row.id}; "
                                   f"WhatsApp takes at most {MAX_LENGTH}. Shorten it."])
         # The sender's approved WhatsApp template gets the text itself; these are extras for it.
-        template_vars = {"first_name": variables["first_name"]}
+        template_vars = {"first_name": variables["first_name"], "greeting_name": variables["greeting_name"]}
         if self.event is not None:
             template_vars.update(event_title=self.event.title, event_when=self.extra[lang]["event_when"])
         return text, self.options[lang], template_vars
@@ -509,6 +529,29 @@ def sweep_job(services) -> list[int]:
 PROGRESS_STATES = ("queued", "sent", "delivered", "read", "failed", "cancelled")
 _STATE_OF = {"pending": "queued", "sending": "queued", "sent": "sent", "delivered": "delivered", "read": "read",
              "failed": "failed", "unsendable": "failed", "cancelled": "cancelled"}
+
+
+_PER_OWNER = re.compile(r" \((?:last message from the owner [^)]*|the owner never wrote)\)")
+
+
+def not_delivered(session: Session, broadcast_id: int) -> list[dict[str, Any]]:
+    """Why messages of a broadcast did not go out: one entry per reason (unsendable or failed),
+    with how many and which owners, so staff read the cause rather than "failed 2"."""
+    rows = session.execute(
+        select(OutboxMessage.status, OutboxMessage.error, OutboxMessage.owner_id, OutboxMessage.channel)
+        .join(BroadcastRecipient, BroadcastRecipient.outbox_id == OutboxMessage.id)
+        .where(BroadcastRecipient.broadcast_id == broadcast_id,
+               OutboxMessage.status.in_(("unsendable", "failed")))
+        .order_by(OutboxMessage.id)
+    ).all()
+    grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for status, error, owner_id, channel in rows:
+        reason = _PER_OWNER.sub("", error or "no reason recorded").strip()
+        entry = grouped.setdefault((status, channel, reason), {"status": status, "channel": channel,
+                                                               "reason": reason, "count": 0, "owner_ids": []})
+        entry["count"] += 1
+        entry["owner_ids"].append(owner_id)
+    return sorted(grouped.values(), key=lambda e: -e["count"])
 
 
 def progress(session: Session, broadcast_id: int) -> dict[str, int]:

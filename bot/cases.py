@@ -1,7 +1,8 @@
 """Mentor cases (tickets): how any flow asks for a human, and the pipeline's two handoff hooks.
 
-`open_case` is the one way in. An owner has at most one open case per topic, so asking twice, or
-a second critical finding, adds to the case instead of opening another. A new case carries the
+`open_case` is the one way in. An owner has at most one open case (one conversation with a
+mentor): asking twice, a second critical finding or another topic adds to the open case (its
+context's "also" list) instead of opening another. A new case carries the
 reason, a priority, the owner's last messages and profile, and whatever the `@case_context`
 providers add (the legality pathway status, ...); it is routed to mentors at once
 (bot/handoff/routing.py).
@@ -37,12 +38,17 @@ OPEN_STATUSES = ("open", "taken")
 CONTEXT_MESSAGES = 10
 
 
-def open_case_for(session: Session, owner: Owner, topic: str) -> Ticket | None:
-    return session.scalars(
-        select(Ticket)
-        .where(Ticket.owner_id == owner.id, Ticket.topic == topic, Ticket.status.in_(OPEN_STATUSES))
-        .order_by(Ticket.id)
-    ).first()
+def open_case_for(session: Session, owner: Owner, topic: str | None = None) -> Ticket | None:
+    """The owner's open case (on `topic`, when given): one owner, one conversation with a mentor."""
+    query = select(Ticket).where(Ticket.owner_id == owner.id, Ticket.status.in_(OPEN_STATUSES))
+    if topic is not None:
+        query = query.where(Ticket.topic == topic)
+    return session.scalars(query.order_by(Ticket.id)).first()
+
+
+def also_about(ticket: Ticket) -> list[dict]:
+    """Further topics joined to a case: [{"topic", "reason", "context"}], oldest first."""
+    return list((ticket.context or {}).get("also") or [])
 
 
 def owner_snapshot(owner: Owner) -> dict:
@@ -96,10 +102,21 @@ def open_case(session: Session, owner: Owner, topic: str, reason: str, priority:
     """Open a case, or add to the open one on the same topic. Returns (ticket, created).
 
     A new case is routed to mentors in the same transaction (they get an outbox message)."""
-    existing = open_case_for(session, owner, topic)
+    existing = open_case_for(session, owner)
     if existing is not None:
+        # One owner, one conversation: a new topic joins the open case, so a mentor answers once.
         existing.priority = min(existing.priority, priority)
-        session.add(TicketEvent(ticket=existing, actor=actor, action="repeated", note=reason[:1000]))
+        joined = existing.topic != topic and all(a.get("topic") != topic for a in also_about(existing))
+        if joined:
+            existing.context = {**(existing.context or {}), "also": also_about(existing) + [
+                {"topic": topic, "reason": reason[:2000], "context": dict(context or {}),
+                 "last_messages": recent_messages(session, owner)}]}
+        session.add(TicketEvent(ticket=existing, actor=actor, action="topic_added" if joined else "repeated",
+                                note=f"{topic}: {reason[:1000]}" if joined else reason[:1000]))
+        if joined:
+            from bot.handoff.routing import tell_holder_new_topic
+
+            tell_holder_new_topic(session, content or get_content(), existing, owner, topic)
         return existing, False
     ticket = Ticket(
         owner_id=owner.id,
@@ -167,17 +184,22 @@ def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list
     """A message from a mentor's own chat goes to the mentor chat, not the owner dialogue.
 
     Replies go to the outbox like the pipeline's (already "sent" for synchronous callers)."""
+    from bot.handoff.delivery import release_held
     from bot.handoff.mentor_chat import handle_mentor_message
     from bot.handoff.roster import mentor_by_address
 
     mentor = mentor_by_address(session, inbound.channel, inbound.address, active_only=False)
     if mentor is None:
+        # An owner writing opens their WhatsApp window: mentor replies held by it go out now.
+        release_held(session, inbound.channel, inbound.address)
         return None
     if not first_delivery(session, inbound):
         log.info("duplicate mentor message dropped mentor=%s", mentor.id)
         return []
     media = [{"kind": m.kind, "url": m.url} for m in inbound.media]
-    text = inbound.payload or inbound.text
+    # A typed Telegram command keeps its arguments in the text ("/selesai 12 catatan"); its payload is
+    # only the command word, for owners. A tapped button carries the whole command in both.
+    text = inbound.text if inbound.text.startswith("/") else (inbound.payload or inbound.text)
     replies = handle_mentor_message(session, content, mentor, text, media, inbound.received_at)
     now = utcnow()
     for reply in replies:

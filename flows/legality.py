@@ -192,6 +192,9 @@ def _finish_product(turn: Turn, decision: classify.Decision, name: str) -> None:
         pending = turn.data.pop("pending", None)
         if pending:
             _apply_pending_report(turn, pending, name, decision)
+            if turn.state.flow != "legality":  # the report ended the flow (a rejection went to a mentor)
+                turn.data.pop("current", None)
+                return
     _after_product(turn, outside=decision.status == "outside")
 
 
@@ -370,10 +373,15 @@ def handle_outside(turn: Turn):
 # --- steps: overview and next -------------------------------------------------------------------
 def _step_line(turn: Turn, row: PathwayStep) -> dict:
     detail = ""
+    if pathway.is_expired(row, pathway.today(turn.now)):
+        return {"icon": "⚠️", "name": short_step_name(turn, row.step),
+                "detail": turn.t("legality.expired_on", date=plain.owner_date(row.expires_on))}
     if row.status == "selesai" and row.expires_on:
         detail = turn.t("legality.valid_until", date=plain.owner_date(row.expires_on))
     elif row.status != "selesai":
         detail = turn.t(f"legality.status_{row.status}")
+        if row.status == "ditolak" and row.rejection_reason:
+            detail += f": {row.rejection_reason[:80]}"
     return {"icon": ICONS.get(row.status, "⬜"), "name": short_step_name(turn, row.step), "detail": detail}
 
 
@@ -385,7 +393,12 @@ def overview_text(turn: Turn) -> str:
     for product in products:
         own = [_step_line(turn, r) for r in pathway.product_pathway(turn.session, product, turn.content, rows)
                if r.product_id == product.id]
-        product_lines.append({"name": product.name, "summary": route_summary(turn, product.route), "steps": own})
+        summary = route_summary(turn, product.route)
+        if product.route in (None, "outside"):
+            summary = turn.t("legality.route_not_decided")
+        product_lines.append({"name": product.name, "summary": summary, "steps": own})
+    for name in pathway.unclassified_products(turn.session, turn.owner, products):
+        product_lines.append({"name": name, "summary": turn.t("legality.route_not_decided"), "steps": []})
     return turn.content.render("legality_overview", turn.lang, business=business, products=product_lines,
                                business_title=turn.t("legality.business_steps"), legend=turn.t("legality.legend"))
 
@@ -442,11 +455,35 @@ def ask_next(turn: Turn) -> None:
     if nxt.state == "done":
         turn.say("legality.all_done", options=_options(turn, "overview", "add_product", "menu"))
         return
+    if nxt.state == "undecided":
+        tried = list(turn.data.get("tried") or [])
+        fresh = [name for name in nxt.unclassified if name not in tried]
+        if fresh and turn.owner.consent_at is not None:
+            # Each registered product gets its route (or "belum ditentukan") before anything is "done".
+            turn.data["tried"] = tried + fresh
+            line = turn.t("legality.checking_products", products=", ".join(fresh))
+            if turn.replies and not turn.replies[-1].options:  # one message with the report just said
+                turn.replies[-1].text += "\n\n" + line
+            else:
+                turn.say_text(line)
+            turn.data["queue"] = fresh
+            _after_product(turn)
+            return
+        names = ", ".join(nxt.unclassified + nxt.outside)
+        send(turn, turn.t("legality.route_undecided", products=names), _options(turn, "overview", "menu"))
+        return
     if nxt.state == "waiting":
         names = ", ".join(dict.fromkeys(short_step_name(turn, r.step) for r in nxt.waiting))
         send(turn, turn.t("legality.waiting", steps=names), _options(turn, "report", "overview", "menu"))
         return
     turn.data["step_id"] = nxt.step.id
+    if nxt.state == "expired":
+        words = legality_rules.step(turn.content, nxt.step.step).get("words") or [nxt.step.step]
+        send(turn, turn.t("legality.expired_next", step=short_step_name(turn, nxt.step.step),
+                          date=plain.owner_date(nxt.step.expires_on), number=nxt.step.number or "-",
+                          word=str(words[0]).upper()),
+             _options(turn, "done", "in_progress", "overview", "menu"))
+        return
     send(turn, next_step_text(turn, nxt.step, nxt.product),
          _options(turn, "done", "in_progress", "rejected", "overview", "menu"))
 
@@ -551,13 +588,13 @@ def record_number(turn: Turn, row: PathwayStep, report: numbers.Report) -> bool:
         return False
     pathway.record_permit(row, check, turn.content, report.issued_on, turn.now, session=turn.session)
     product = turn.session.get(LegalityProduct, row.product_id) if row.product_id else None
-    text = turn.t("legality.permit_recorded", step=short_step_name(turn, row.step),
-                  product=product.name if product else "", number=check.canonical)
-    if row.expires_on:
+    expired = pathway.is_expired(row, today)
+    text = turn.t("legality.permit_recorded_expired" if expired else "legality.permit_recorded",
+                  step=short_step_name(turn, row.step), product=product.name if product else "",
+                  number=check.canonical)
+    if row.expires_on and not expired:  # an expired permit: the next step says so and what to do
         text += " " + turn.t("legality.permit_expiry", date=plain.owner_date(row.expires_on), year=row.expires_on.year,
                              remind=pathway.renewal_reminded(row, turn.content, today))
-        if row.expires_on < today:
-            text += " " + turn.t("legality.permit_expired", year=row.expires_on.year)
     send(turn, text)
     _enter(turn)
     turn.data.pop("report_step_id", None)
@@ -602,7 +639,9 @@ def _step_option(turn: Turn, row: PathwayStep) -> Option:
 def ask_pick_step(turn: Turn) -> None:
     rows = _open_steps(turn)
     if not rows:
-        turn.say("legality.nothing_to_report")
+        turn.data.pop("rejecting", None)
+        if pathway.next_step(turn.session, turn.owner, turn.content).state == "done":
+            turn.say("legality.nothing_to_report")  # only true when every product's route is known
         turn.goto("next", remember=False)
         return
     key = "legality.which_step_rejected" if turn.data.get("rejecting") else "legality.report_which_permit"
@@ -681,11 +720,55 @@ def _apply_pending_report(turn: Turn, pending: dict, name: str, decision: classi
                        f"Owner reports a {kind} permit for '{name}', but its route is {decision.route}.",
                        context={"product": name, "kind": kind, "number": pending.get("number")})
         return
+    if pending.get("rejected"):
+        _reject_pending(turn, rows[0], pending)
+        return
     record_number(turn, rows[0], numbers.Report(kind=kind, raw_number=pending.get("number"),
                                                  prefix=pending.get("prefix", ""), as_typed=pending.get("as_typed", "")))
 
 
 # --- steps: rejected ------------------------------------------------------------------------------
+_REASON_AFTER = re.compile(r"\b(?:karena|karna|krn|soalnya|alasan(?:nya)?|because)\b[\s:,-]*(.+)$", re.I | re.S)
+
+
+def _inline_reason(text: str) -> str:
+    """The reason typed with the report: "pirt saya ditolak karena label belum lengkap" -> "label belum lengkap"."""
+    found = _REASON_AFTER.search(text or "")
+    reason = " ".join(found.group(1).split()) if found else ""
+    return reason if re.search(r"[^\W\d_]{2,}", reason) else ""
+
+
+def _rejected_off_path(turn: Turn, kind: str) -> bool:
+    """A rejection of a permit that is not on the pathway yet (e.g. P-IRT before the product was
+    classified): put the permit's step on the pathway first, then record the reason."""
+    kinds = legality_rules.permit_kinds(turn.content)
+    step_key = kinds[kind]["steps"][0]
+    pending = {"kind": kind, "rejected": True, "reason": _inline_reason(turn.text)}
+    if legality_rules.step(turn.content, step_key).get("scope") == "owner":
+        row = pathway.ensure_owner_step(turn.session, turn.owner, step_key, turn.content, turn.now)
+        _reject_pending(turn, row, pending)
+        return True
+    unclassified = pathway.unclassified_products(turn.session, turn.owner)
+    if len(unclassified) == 1:
+        groups = classify.find_products(unclassified[0], turn.content)
+        if groups and len({m.key for m in groups[0]}) == 1:
+            turn.data["queue"] = []
+            begin_classification(turn, unclassified[0], groups[0][0].key,
+                                 classify.modifier_facts(unclassified[0], turn.content), pending=pending)
+            return True
+    turn.data["pending"] = pending
+    turn.goto("report_product_name", remember=False)
+    return True
+
+
+def _reject_pending(turn: Turn, row: PathwayStep, pending: dict) -> None:
+    if pending.get("reason"):
+        record_rejection(turn, row, pending["reason"])
+        return
+    turn.data["report_step_id"] = row.id
+    turn.goto("reject_reason", remember=False)
+
+
 def ask_reject_reason(turn: Turn) -> None:
     row = turn.session.get(PathwayStep, turn.data["report_step_id"])
     turn.say("legality.ask_reject_reason", step=short_step_name(turn, row.step))
@@ -796,6 +879,12 @@ def permit_progress(turn: Turn) -> bool:
     if rejected:
         rows = pathway.steps_for_kind(turn.session, turn.owner, report.kind) if report.kind else []
         _enter(turn)
+        if report.kind and not rows:
+            return _rejected_off_path(turn, report.kind)
+        inline = _inline_reason(turn.text)
+        if inline and rows and (len(rows) == 1 or rows[0].status != "selesai"):
+            record_rejection(turn, rows[0], inline)  # "pirt ditolak karena label kurang": no need to ask
+            return True
         if len(rows) == 1 or (rows and rows[0].status != "selesai"):
             turn.data["report_step_id"] = rows[0].id
             turn.goto("reject_reason", remember=False)
@@ -867,7 +956,9 @@ def legality_pathway_context(session, owner) -> dict:
         detail = [content.t(f"legality.status_{row.status}", lang)]
         if row.number:
             detail.append(row.number)
-        if row.status == "selesai" and row.expires_on:
+        if pathway.is_expired(row):
+            detail.append(content.t("legality.expired_on", lang, date=plain.owner_date(row.expires_on)))
+        elif row.status == "selesai" and row.expires_on:
             detail.append(content.t("legality.valid_until", lang, date=plain.owner_date(row.expires_on)))
         text = f"{name}: {', '.join(detail)}"
         if row.status == "ditolak" and row.rejection_reason:

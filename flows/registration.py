@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from bot import locations
+from bot import locations, names
 from bot.choices import Option, match_option
 from bot.turn import Turn
 from flows.base import NOT_UNDERSTOOD, Flow, Step
@@ -332,7 +332,7 @@ def handle_confirm(turn: Turn):
         turn.owner.registered_at = turn.now
     turn.end_flow()
     if first_time:
-        turn.say("registration.done", name=turn.owner.first_name)
+        turn.say("registration.done", name=names.called(turn.owner.name, turn.content))
     else:
         turn.say("registration.updated")
     return None

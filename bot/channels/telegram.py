@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import logging
 import os
 import warnings
@@ -30,7 +31,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -70,7 +71,10 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?=\s|$)")
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+OWNER_COMMANDS = ("menu", "bantuan")
+MENTOR_COMMANDS = ("list", "take", "reply", "note", "resolve", "show", "transfer", "help")
 
 
 def callback_data(label: str, number: int) -> str:
@@ -84,6 +88,25 @@ def keyboard(options) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=callback_data(label, n))] for n, label in enumerate(options, 1)]
     )
+
+
+def leading_command(message) -> tuple[str, str] | None:
+    """The bot command a message starts with, found by Telegram's own entities:
+    "/balas@asisten_bot 12 Halo Bu" -> ("balas", "12 Halo Bu"); None for text that is no command."""
+    entities = message.parse_entities([MessageEntity.BOT_COMMAND]) if message.text else \
+        message.parse_caption_entities([MessageEntity.BOT_COMMAND])
+    for entity, value in entities.items():
+        if entity.offset != 0:
+            continue
+        word = value[1:].split("@", 1)[0]
+        full = message.text or message.caption or ""
+        arguments = full[len(value):].strip()  # entity offsets count UTF-16 units; the command is ASCII
+        return word, arguments
+    full = message.text or message.caption or ""
+    plain = _COMMAND.match(full)  # a client that sent no entities (Telegram always does)
+    if plain:
+        return plain.group(1), full[plain.end():].strip()
+    return None
 
 
 def _seconds(value) -> float:
@@ -185,10 +208,15 @@ class TelegramChannel(Channel):
         if message is None or message.chat.type != ChatType.PRIVATE:
             return []
         text = message.text or message.caption or ""
-        if text.startswith("/"):
-            # Commands such as /start or /menu read as the plain words the pipeline knows.
-            command = text[1:].split(" ", 1)[0]
-            text = command.split("@", 1)[0]
+        payload = ""
+        command = leading_command(message)
+        if command is not None:
+            # "/selesai@asisten_bot 12 catatan" keeps its command and arguments ("/selesai 12 catatan")
+            # for the mentor chat; an owner's /start or /menu reads as the plain word the pipeline
+            # knows (the turn reads the payload first, the mentor chat the text).
+            word, arguments = command
+            text = f"/{word} {arguments}".rstrip()
+            payload = word
         media = []
         if message.photo:
             largest = max(message.photo, key=lambda p: (p.width or 0) * (p.height or 0))
@@ -209,7 +237,7 @@ class TelegramChannel(Channel):
         user = message.from_user
         return [Incoming(kind="message", channel=self.name, address=str(message.chat.id), message_id=message_id, data={
             "text": text,
-            "payload": "",
+            "payload": payload,
             "media": media,
             "profile_name": (user.first_name if user else "") or "",
             "lang_hint": ((user.language_code if user else "") or "")[:2],
@@ -273,6 +301,40 @@ class TelegramChannel(Channel):
                 raise TransientError(f"telegram {type(exc).__name__}: {exc}") from exc
             ids.append(str(message.message_id))
         return SendResult(tuple(ids))
+
+    # --- the command menu -----------------------------------------------------------------------
+    async def publish_commands(self, db, content) -> int:
+        """setMyCommands: owners see MENU and BANTUAN; each mentor's chat (scope chat) sees the mentor
+        commands of content/handoff/commands.yaml, so Telegram offers /kasus, /ambil, ... as they type.
+        Returns how many mentor chats got the mentor list."""
+        from sqlalchemy import select
+
+        from storage.models.handoff import Mentor
+
+        owner = [BotCommand(word, content.t(f"handoff.owner_command_{word}"))
+                 for word in OWNER_COMMANDS if content.has(f"handoff.owner_command_{word}")]
+        words = content.data("handoff/commands.yaml")["commands"]
+        def read_mentors():
+            with db.session() as session:
+                return session.execute(select(Mentor.telegram, Mentor.lang).where(
+                    Mentor.active.is_(True), Mentor.telegram.is_not(None))).all()
+
+        mentors = await asyncio.to_thread(read_mentors)
+        try:
+            if owner:
+                await self.bot.set_my_commands(owner, scope=BotCommandScopeDefault())
+            done = 0
+            for chat, lang in mentors:
+                if not str(chat).lstrip("-").isdigit():
+                    continue
+                listed = [BotCommand(words[name][0], content.t(f"handoff.command_{name}", lang or "id"))
+                          for name in MENTOR_COMMANDS]
+                await self.bot.set_my_commands(listed, scope=BotCommandScopeChat(int(chat)))
+                done += 1
+            return done
+        except TelegramError as exc:  # the bot works without the menu; the operator sees why
+            log.warning("telegram commands not published: %s", exc)
+            return 0
 
     # --- webhook and polling ------------------------------------------------------------------
     async def set_webhook(self, url: str) -> bool:

@@ -21,7 +21,8 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 
+from bot import names
 from bot.channels import evidence
 from bot.channels.base import (
     Channel,
@@ -147,7 +149,32 @@ class RebasedHttpClient(TwilioHttpClient):
             parts = urlsplit(url)
             if parts.hostname and parts.hostname.endswith("twilio.com"):
                 url = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        # TwilioRestException keeps no headers: remember the wait Twilio asked for on this thread
+        # (each send runs in its own thread, and the exception is raised right after this answer).
+        _last_answer.retry_after = retry_after_header(response.headers) if response.status_code == 429 else None
+        return response
+
+
+_last_answer = threading.local()
+
+
+def retry_after_header(headers) -> float | None:
+    """Seconds from a Retry-After header (a number of seconds or an HTTP date), None when absent."""
+    value = (headers or {}).get("Retry-After") if hasattr(headers, "get") else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -295,7 +322,7 @@ class WhatsAppChannel(Channel):
         options = tuple(row.options or ())
         text = render_numbered(row.text, options)
         context = {"text": text, "body": row.text, "vars": dict(row.template_vars or {}), "kind": row.kind,
-                   "name": (owner.first_name if owner is not None else "") or ""}
+                   "name": names.called(owner.name) if owner is not None else ""}
         try:
             if self.window_open(row, owner, now, window_closed_at):
                 quick = self.templates.quick_reply(options)
@@ -367,10 +394,14 @@ class WhatsAppChannel(Channel):
         return None
 
     def _create(self, call: dict[str, Any]) -> str:
+        _last_answer.retry_after = None
         try:
             return self.client.messages.create(**call).sid
         except TwilioRestException as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+            if isinstance(error, TransientError) and error.rate_limited:
+                error.retry_after = getattr(_last_answer, "retry_after", None)  # Twilio's own wait wins
+            raise error from exc
         except requests.exceptions.ConnectTimeout as exc:
             raise TransientError(f"twilio connect timeout: {exc}") from exc
         except requests.exceptions.RequestException as exc:

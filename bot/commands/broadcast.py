@@ -171,6 +171,11 @@ def register(group: click.Group) -> None:
                 bar.update(max(0, counts["done"] - shown))
                 shown = max(shown, counts["done"])
         click.echo(_format_progress(counts))
+        with services.db.session() as session:  # what did not go out, and why (never just "failed 2")
+            for entry in broadcasts.not_delivered(session, broadcast_id):
+                owners = ", ".join(str(i) for i in entry["owner_ids"][:10]) + (" ..." if entry["count"] > 10 else "")
+                click.echo(f"{entry['status']} {entry['count']} ({entry['channel']}): {entry['reason']} "
+                           f"[owners {owners}]")
 
     @broadcast_group.command("cancel")
     @click.argument("broadcast_id", type=int)

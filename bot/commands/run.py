@@ -66,6 +66,8 @@ async def run_workers(rt: ChannelRuntime, stop: asyncio.Event, sender: bool = Tr
     if sender and rt.channels:
         jobs.append(rt.sender.run(stop))
     telegram = rt.telegram
+    if telegram is not None and (telegram_polling or set_telegram_webhook):
+        jobs.append(telegram.publish_commands(rt.inbox.db, rt.inbox.content))  # Telegram's command menu
     if telegram is not None and telegram_polling:
         async def on_update(data: dict) -> None:
             after = await accept_telegram(rt, telegram.parse_update(data))

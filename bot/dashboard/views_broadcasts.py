@@ -224,10 +224,15 @@ def routes(services: Services) -> list:
         lang = lang_of(request)
         return [(k, events_mod.kind_label(content, k, lang)) for k in events_mod.event_kinds(content)]
 
+    def _segment_choices() -> dict:
+        """The segment dropdowns, as on the broadcast page: staff never type filter syntax."""
+        return {"areas": locations.areas(content), "sectors": SECTORS, "stages": STAGE_CHOICES,
+                "gmp_levels": GMP_CHOICES}
+
     @page("admin", "staff")
     async def events_page(request: Request) -> Response:
         return render(request, "events.html", rows=await db_call(_events), kinds=_kinds(request), form={},
-                      error=request.session.pop("event_error", ""))
+                      error=request.session.pop("event_error", ""), **_segment_choices())
 
     @page("admin", "staff")
     async def events_create(request: Request) -> Response:
@@ -242,7 +247,7 @@ def routes(services: Services) -> list:
                     starts_at=events_mod.parse_local_time(str(form.get("starts_at") or "")),
                     place=str(form.get("place") or ""), link=str(form.get("link") or ""),
                     quota=int(quota_raw) if quota_raw.isdigit() else None,
-                    segment=str(form.get("segment") or ""), created_by=user.username)
+                    segment="" if build_spec(form) == "all" else build_spec(form), created_by=user.username)
                 auth.audit(session, user, "event_created", f"event:{event.id}", event.title)
                 return event.id
 
@@ -250,7 +255,7 @@ def routes(services: Services) -> list:
             event_id = await db_call(create)
         except events_mod.EventError as exc:
             return render(request, "events.html", status_code=400, rows=await db_call(_events),
-                          kinds=_kinds(request), form=dict(form), error=str(exc))
+                          kinds=_kinds(request), form=dict(form), error=str(exc), **_segment_choices())
         return RedirectResponse(f"/dash/events/{event_id}", status_code=303)
 
     def _event(event_id: int):

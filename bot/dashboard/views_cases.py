@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import locations
+from bot import locations, names
 from bot.clock import utcnow
 from bot.dashboard import auth
 from bot.dashboard.scope import can_see_case, case_visibility, in_area, viewer_for
@@ -26,6 +26,7 @@ from bot.dashboard.web import db_call, lang_of, page, render
 from bot.handoff import actions
 from bot.handoff.actions import Refused
 from bot.labels.card import label_card, routes as label_routes
+from bot.handoff.reasons import plain_reason
 from bot.services import Services
 from storage.models import Owner, Ticket, TicketEvent
 from storage.models.handoff import CaseRouting, Mentor
@@ -42,7 +43,7 @@ EVENT_NAMES = ("opened", "repeated", "routed", "reminded", "reply_reminded", "es
 def routes(services: Services) -> list:
     content = services.content
 
-    def _list(user, tab: str):
+    def _list(user, tab: str, lang: str = "id"):
         with services.db.session() as session:
             viewer = viewer_for(session, user)
             query = select(Ticket, Owner).join(Owner, Owner.id == Ticket.owner_id)
@@ -65,8 +66,8 @@ def routes(services: Services) -> list:
                 select(CaseRouting).where(CaseRouting.ticket_id.in_([t.id for t, _ in rows])))}
             now = utcnow()
             return [{
-                "id": t.id, "topic": t.topic, "reason": t.reason, "priority": t.priority, "status": t.status,
-                "owner_name": o.name, "business": o.business_name,
+                "id": t.id, "topic": t.topic, "reason": plain_reason(content, t, lang), "priority": t.priority,
+                "status": t.status, "owner_name": names.split(o.name, content).full, "business": o.business_name,
                 "place": ", ".join(p for p in (locations.name_of(content, o.district),
                                                 locations.name_of(content, o.city)) if p),
                 "created_at": t.created_at, "waiting_hours": (now - t.created_at).total_seconds() / 3600,
@@ -78,9 +79,12 @@ def routes(services: Services) -> list:
     async def cases(request: Request) -> Response:
         user = request.scope["dash_user"]
         tabs = TABS_MENTOR if user.is_mentor else TABS_STAFF
-        tab = request.query_params.get("tab") or tabs[0]
-        tab = tab if tab in tabs else tabs[0]
-        rows = await db_call(_list, user, tab)
+        asked = request.query_params.get("tab")
+        tab = asked if asked in tabs else tabs[0]
+        rows = await db_call(_list, user, tab, lang_of(request))
+        if not asked and not rows and user.is_mentor and "area" in tabs:
+            tab = "area"  # nothing of their own: the cases waiting in their area
+            rows = await db_call(_list, user, tab, lang_of(request))
         return render(request, "cases.html", cases=rows, tab=tab, tabs=tabs, flash=request.session.pop("flash", ""))
 
     def _detail(user, case_id: int, lang: str):
@@ -118,7 +122,8 @@ def routes(services: Services) -> list:
             auth.audit(session, user, "view_case", f"owner:{ticket.owner_id}", f"case:{case_id}")
             tools = case_tools(session, content, viewer, ticket, lang)
             return {
-                "id": ticket.id, "topic": ticket.topic, "reason": ticket.reason, "priority": ticket.priority,
+                "id": ticket.id, "topic": ticket.topic, "reason": plain_reason(content, ticket, lang),
+                "recorded_reason": ticket.reason, "priority": ticket.priority,
                 "status": ticket.status, "created_at": ticket.created_at, "taken_at": ticket.taken_at,
                 "resolved_at": ticket.resolved_at, "resolution_note": ticket.resolution_note,
                 "rating": ticket.rating, "rating_comment": ticket.rating_comment,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.content import Content
 from bot.handoff import notify
-from bot.handoff.routing import case_summary, command_label
+from bot.handoff.routing import case_summary, command_label, display_name
 from storage.models import ConversationState, Owner, Ticket, TicketEvent
 from storage.models.handoff import CaseOffer, Mentor
 
@@ -254,6 +254,7 @@ def relay_from_owner(session: Session, content: Content, owner: Owner, text: str
             continue
         told.add(mentor.id)
         notify.to_mentor(session, content, mentor, "handoff.relay_to_mentor", kind="relay", case_id=ticket.id,
-                         owner_name=owner.first_name or content.t("handoff.unknown_name", mentor.lang),
+                         options=[command_label(content, "show", ticket.id)],
+                         owner_name=display_name(content, owner, mentor.lang),
                          text=shown or "-")
     return True

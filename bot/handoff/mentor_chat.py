@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 from bot import casetools
 from bot.clock import local, utcnow
 from bot.content import Content
-from bot.handoff import actions
+from bot.handoff import actions, decisions, delivery
 from bot.handoff.actions import Refused
+from bot.handoff.reasons import held_permits
 from bot.handoff.roster import mentor_by_code
-from bot.handoff.routing import case_summary, command_label
+from bot.handoff.routing import case_summary, command_label, display_name
 from bot.handoff.workhours import WorkingCalendar
 from bot.messages import Reply
 from storage.models import MessageLog, Owner, Ticket, TicketEvent
@@ -185,22 +186,33 @@ class MentorChat:
         ticket = actions.take_case(self.session, self.content, int(match.group(1)), self.mentor, self.now)
         owner = self.session.get(Owner, ticket.owner_id)
         self.say("handoff.mentor_taken", **case_summary(self.content, ticket, owner, self.lang))
-        self.replies.append(Reply(text=self.case_card(ticket)))
+        self.replies.append(Reply(text=self.case_card(ticket), options=[self.label("list", ticket.id).split(" ")[0]]))
 
     def cmd_reply(self, rest: str) -> None:
         ticket, text = self.case_and_rest(rest)
-        owner = actions.reply_to_owner(self.session, self.content, ticket, self.mentor, text, self.now)
-        self.say("handoff.mentor_sent", case_id=ticket.id,
-                 owner_name=owner.first_name or self.t("handoff.unknown_name"))
+        self._send_reply(ticket, text)
 
     def plain(self, text: str) -> None:
         if not text:
             self.help()
             return
-        ticket = self.current()
+        self._send_reply(self.current(), text)
+
+    def _send_reply(self, ticket: Ticket, text: str) -> None:
         owner = actions.reply_to_owner(self.session, self.content, ticket, self.mentor, text, self.now)
-        self.say("handoff.mentor_sent", case_id=ticket.id,
-                 owner_name=owner.first_name or self.t("handoff.unknown_name"))
+        self.say_delivery(ticket, owner, "handoff.mentor_sent")
+
+    def say_delivery(self, ticket: Ticket, owner: Owner, sent_key: str, **variables) -> None:
+        """What happened to the message just written to the owner, truthfully: sent, sent as the
+        WhatsApp template, or held until the owner writes again (and why)."""
+        how = delivery.outlook(self.content, owner, self.now, session=self.session)
+        names = {"case_id": ticket.id, "owner_name": display_name(self.content, owner, self.lang)}
+        if how == delivery.SENT:
+            self.say(sent_key, **names, **variables)
+        elif how == delivery.TEMPLATE:
+            self.say(f"{sent_key}_template", **names, last=delivery.last_written(owner), **variables)
+        else:
+            self.say(f"{sent_key}_held", **names, last=delivery.last_written(owner), **variables)
 
     def cmd_note(self, rest: str) -> None:
         ticket, text = self.case_and_rest(rest, held_only=False)
@@ -218,8 +230,18 @@ class MentorChat:
 
     def cmd_resolve(self, rest: str) -> None:
         ticket, note = self.case_and_rest(rest, held_only=not self.mentor.is_supervisor)
-        actions.resolve_case(self.session, self.content, ticket, self.mentor, note, self.now)
-        self.say("handoff.mentor_resolved", case_id=ticket.id)
+        route, halal, note = decisions.parse(self.content, note)
+        if route is not None:
+            note = note or self.t("handoff.route_note", route=decisions.route_summary(self.content, route, self.lang))
+        owner = actions.resolve_case(self.session, self.content, ticket, self.mentor, note, self.now)
+        if route is not None:
+            product = decisions.record(self.session, self.content, ticket, owner, self.mentor, route, halal, self.now)
+            if product is None:
+                self.say("handoff.route_no_product", case_id=ticket.id)
+            else:
+                self.say("handoff.route_recorded", product=product.name,
+                         route=decisions.route_summary(self.content, route, self.lang))
+        self.say_delivery(ticket, owner, "handoff.mentor_resolved")
 
     def cmd_template(self, rest: str) -> None:
         """/templat lists the canned replies; /templat N (or /templat #12 N) sends number N."""
@@ -289,7 +311,7 @@ class MentorChat:
             status=self.t(f"handoff.status_{ticket.status}"),
             holder=holder.name if holder else "-",
             opened=local(ticket.created_at).strftime("%d-%m-%Y %H:%M"),
-            permits=", ".join(owner.has_permits or []) or "-",
+            permits=", ".join(held_permits(self.session, self.content, owner, self.lang)) or "-",
             products=", ".join(owner.products or []) or "-",
             pathway=context.get("pathway") or {},
             gmp=gmp,

@@ -19,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.clock import utcnow
+from bot import names
 from bot.content import Content
 from bot.handoff import notify
+from bot.handoff.reasons import plain_reason
 from bot.handoff.workhours import WorkingCalendar
 from storage.models import Owner, Ticket, TicketEvent
 from storage.models.handoff import CaseOffer, CaseRouting, Mentor, MentorArea
@@ -92,6 +94,25 @@ def route_case(session: Session, content: Content, ticket: Ticket, owner: Owner,
     return route
 
 
+def tell_holder_new_topic(session: Session, content: Content, ticket: Ticket, owner: Owner, topic: str) -> None:
+    """A new topic joined a case a mentor already holds: they hear of it in their chat."""
+    if ticket.status != "taken" or not ticket.mentor_id:
+        return
+    holder = session.get(Mentor, ticket.mentor_id)
+    if holder is None:
+        return
+    lang = holder.lang or "id"
+    notify.to_mentor(session, content, holder, "handoff.mentor_topic_added",
+                     options=[command_label(content, "show", ticket.id)],
+                     **{**case_summary(content, ticket, owner, lang),
+                        "new_topic": content.t(_topic_key(content, topic), lang)})
+
+
+def display_name(content: Content, owner: Owner, lang: str = "id", fallback: str | None = None) -> str:
+    """The owner as mentors read them: "Bu Sumarni", honorific kept, never "Bu" alone."""
+    return names.split(owner.name or fallback, content).full or content.t("handoff.unknown_name", lang)
+
+
 def command_label(content: Content, command: str, ticket_id: int, lang: str = "id") -> str:
     """An option a mentor taps to act on a case, e.g. "/ambil 12" (command words from content)."""
     words = content.data("handoff/commands.yaml")["commands"][command]
@@ -102,37 +123,39 @@ def case_summary(content: Content, ticket: Ticket, owner: Owner, lang: str = "id
     """The variables every mentor-facing text about a case may use."""
     snapshot = (ticket.context or {}).get("owner") or {}
     sector = owner.sector or snapshot.get("sector")
+    also = (ticket.context or {}).get("also") or []
+    topics = [ticket.topic] + [a.get("topic") for a in also if a.get("topic") != ticket.topic]
     return {
         "case_id": ticket.id,
         "priority": ticket.priority,
-        "topic": content.t(_topic_key(content, ticket.topic), lang),
-        "reason": (ticket.reason or "").strip()[:300],
-        "owner_name": owner.name or snapshot.get("name") or content.t("handoff.unknown_name", lang),
+        "topic": " + ".join(dict.fromkeys(content.t(_topic_key(content, t), lang) for t in topics)),
+        "reason": plain_reason(content, ticket, lang),
+        "owner_name": display_name(content, owner, lang, snapshot.get("name")),
         "business": owner.business_name or snapshot.get("business_name") or "-",
         "sector": content.t(f"handoff.sector_{sector}", lang) if sector in ("food", "cosmetics", "herbal", "other")
         else "-",
-        "place": ", ".join(p for p in (_place_name(content, owner.district),
-                                        _place_name(content, owner.city)) if p) or "-",
+        "place": ", ".join(p for p in (place_name(content, owner.district),
+                                        place_name(content, owner.city)) if p) or "-",
     }
 
 
 _PLACE_NAMES: "weakref.WeakKeyDictionary[Content, dict[str, str]]" = weakref.WeakKeyDictionary()
 
 
-def _place_name(content: Content, key: str | None) -> str | None:
+def place_name(content: Content, key: str | None) -> str | None:
     """locations.name_of, with the names read once per Content (routing and lists call it a lot)."""
     if not key:
         return None
-    names = _PLACE_NAMES.get(content)
-    if names is None:
+    found = _PLACE_NAMES.get(content)
+    if found is None:
         from bot import locations
 
-        names = {}
+        found = {}
         for area in locations.areas(content):
-            names[area.key] = area.name
-            names.update({kec.key: kec.name for kec in area.kecamatan})
-        _PLACE_NAMES[content] = names
-    return names.get(key, key)
+            found[area.key] = area.name
+            found.update({kec.key: kec.name for kec in area.kecamatan})
+        _PLACE_NAMES[content] = found
+    return found.get(key, key)
 
 
 def _topic_key(content: Content, topic: str) -> str:

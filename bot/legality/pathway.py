@@ -37,13 +37,20 @@ REMINDER_PATHWAY = "legality"
 
 @dataclass
 class NextStep:
-    """What "langkah berikutnya" shows. state: "todo" (do `step`), "waiting" (only steps in
-    progress remain: `waiting`), "done" (every step is done), "empty" (no pathway yet)."""
+    """What "langkah berikutnya" shows. state: "todo" (do `step`), "expired" (renew `step`:
+    its permit has ended), "waiting" (only steps in
+    progress remain: `waiting`), "undecided" (some product's route is not known yet, so nothing can
+    be called finished), "done" (every product has its route and every step, halal included, is
+    done), "empty" (no pathway yet)."""
 
     state: str
     step: PathwayStep | None = None
     product: LegalityProduct | None = None
     waiting: list[PathwayStep] = field(default_factory=list)
+    # Products whose route is not decided yet ("undecided" state): registered but never classified
+    # (`unclassified`, the bot can ask), or classified outside what the bot decides (a mentor decides).
+    unclassified: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
 
 
 def today(now: datetime | None = None) -> date:
@@ -83,27 +90,60 @@ def _requirements_met(row: PathwayStep, pathway: list[PathwayStep], content: Con
     return all(on_path[k].status == "selesai" for k in required if k in on_path)
 
 
+def _same_name(name: str) -> str:
+    return " ".join((name or "").split()).lower()
+
+
+def unclassified_products(session: Session, owner: Owner, products: list[LegalityProduct] | None = None) -> list[str]:
+    """Products the owner registered that have no route yet (never classified)."""
+    products = products if products is not None else products_of(session, owner)
+    known = {_same_name(p.name) for p in products}
+    names = [" ".join(n.split())[:120] for n in (owner.products or []) if n and n.strip()]
+    return list(dict.fromkeys(n for n in names if _same_name(n) not in known))
+
+
 def next_step(session: Session, owner: Owner, content: Content) -> NextStep:
     products = products_of(session, owner)
     rows = steps_of(session, owner)
     if not rows:
         return NextStep("empty")
+    unclassified = unclassified_products(session, owner, products)
+    outside = [p.name for p in products if not p.route or p.route == "outside" or _halal_open(p, content)]
     pathways: list[tuple[LegalityProduct | None, list[PathwayStep]]] = [
         (p, product_pathway(session, p, content, rows)) for p in products]
     # Owner-level steps reported before any product was classified (e.g. an NIB) form a pathway too.
     loose = [r for r in rows if r.slot == OWNER_SLOT and not any(r in path for _, path in pathways)]
     if loose:
         pathways.insert(0, (None, loose))
-    for wanted_status in ("ditolak", "belum"):
+    on = today()
+    for wanted_status in ("ditolak", "expired", "belum"):
         for product, path in pathways:
             for row in path:
-                if row.status == wanted_status and _requirements_met(row, path, content):
+                if wanted_status == "expired":
+                    if is_expired(row, on):
+                        return NextStep("expired", row, product)
+                elif row.status == wanted_status and _requirements_met(row, path, content):
                     return NextStep("todo", row, product)
     waiting = [r for _, path in pathways for r in path if r.status == "sedang"]
     unique_waiting = list(dict.fromkeys(waiting))
+    if unclassified or outside:
+        # An NIB alone is not "every permit": a product without a route still has its steps ahead.
+        return NextStep("undecided", waiting=unique_waiting, unclassified=unclassified, outside=outside)
     if unique_waiting:
         return NextStep("waiting", waiting=unique_waiting)
     return NextStep("done")
+
+
+def is_expired(row: PathwayStep, on: date | None = None) -> bool:
+    """A permit on record whose validity has ended (e.g. a P-IRT number whose expiry year has passed)."""
+    return row.status == "selesai" and row.expires_on is not None and row.expires_on < (on or today())
+
+
+def _halal_open(product: LegalityProduct, content: Content) -> bool:
+    """The route has a halal step but the product's halal route was never decided."""
+    routes = legality_rules.products(content).get("routes") or {}
+    steps = (routes.get(product.route) or {}).get("steps") or []
+    return classify.HALAL in steps and not product.halal_route
 
 
 def legality_done(session: Session, owner: Owner, content: Content) -> bool:

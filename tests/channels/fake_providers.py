@@ -117,10 +117,13 @@ class FakeProviders:
                     return _parse_multipart(raw, kind)
                 return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw.decode()).items()}
 
-            def _send(self, status: int, payload, content_type: str = "application/json"):
+            def _send(self, status: int, payload, content_type: str = "application/json",
+                      headers: dict | None = None):
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, str(value))
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -192,9 +195,12 @@ class FakeProviders:
                     return self._send(429, {"code": 20429, "message": "Too Many Requests", "status": 429})
                 error = fake._scripted(fake.twilio_errors, fake.twilio_always, to)
                 if error:
-                    status, code, message = error
+                    # (status, code, message) or (status, code, message, headers), e.g. a 429 with
+                    # {"Retry-After": "2"}
+                    status, code, message, *extra = error
                     return self._send(status, {"code": code, "message": message, "status": status,
-                                               "more_info": f"https://www.twilio.com/docs/errors/{code}"})
+                                               "more_info": f"https://www.twilio.com/docs/errors/{code}"},
+                                      headers=extra[0] if extra else None)
                 return self._send(201, {"sid": sid, "status": "queued", "to": to, "from": body.get("From"),
                                         "body": body.get("Body"), "num_segments": "1",
                                         "account_sid": "AC" + "0" * 32, "api_version": "2010-04-01"})

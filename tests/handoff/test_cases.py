@@ -16,7 +16,7 @@ def _owner(session, address) -> Owner:
     return session.scalars(select(Owner).where(Owner.address == address)).one()
 
 
-def test_same_topic_joins_the_open_case_and_another_topic_opens_a_second(roster, content):
+def test_one_owner_one_case_a_repeat_and_another_topic_join_the_open_case(roster, content):
     address = make_owner(roster)
     with roster.session() as session:
         owner = _owner(session, address)
@@ -26,19 +26,19 @@ def test_same_topic_joins_the_open_case_and_another_topic_opens_a_second(roster,
                                          content=content)
         other, created_other = open_case(session, owner, "gmp_critical", "Tidak ada tempat cuci tangan",
                                          priority=1, content=content)
-        assert created and not created_again and created_other
-        assert again.id == first.id and first.priority == 1  # the repeat raised the urgency
-        assert other.id != first.id
+        assert created and not created_again and not created_other
+        assert again.id == first.id == other.id and first.priority == 1  # the repeat raised the urgency
     with roster.session() as session:
-        assert session.scalar(select(func.count()).select_from(Ticket)) == 2
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        ticket = session.get(Ticket, first.id)
         actions = session.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == first.id)
                                   .order_by(TicketEvent.id)).all()
-        assert actions == ["opened", "routed", "repeated"]
-        # Routed once: the repeat does not notify the mentor again.
+        assert actions == ["opened", "routed", "repeated", "topic_added"]
+        assert [a["topic"] for a in ticket.context["also"]] == ["gmp_critical"]
+        # Routed once: neither the repeat nor the new topic notifies the mentors again.
         assert session.scalar(select(func.count()).select_from(CaseOffer).where(CaseOffer.ticket_id == first.id)) == 1
     new_case_messages = [m for m in outbox_to(roster, "900000001") if "🆕" in m.text]
-    assert len(new_case_messages) == 2
-    assert "Izin ditolak" in new_case_messages[0].text and "Temuan kritis" in new_case_messages[1].text
+    assert len(new_case_messages) == 1 and "Izin ditolak" in new_case_messages[0].text
 
 
 def test_a_case_carries_reason_priority_profile_last_messages_and_pathway(roster, content, monkeypatch):

@@ -59,7 +59,7 @@ def test_owner_photo_while_a_mentor_holds_the_case_goes_to_the_mentor(roster, co
     replies = say(roster, content, owner, "", media=[Media(kind="image", url="https://media.example.test/label.jpg")])
     assert replies == []
     relayed = outbox_to(roster, BUDI)[-1].text
-    assert relayed.startswith(f"💬 #{ticket_id} Sari:") and "[foto] https://media.example.test/label.jpg" in relayed
+    assert relayed.startswith(f"💬 #{ticket_id} Sari Dewi:") and "[foto] https://media.example.test/label.jpg" in relayed
     with roster.session() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 1  # no extra "media" case
 
@@ -79,7 +79,7 @@ def test_transfer_hands_the_case_over_and_tells_everyone(roster, content):
     assert outbox_to(roster, owner)[-1].text == "Agus (pendamping): Besok saya datang jam 10 ya Bu"
     # The owner's answer now goes to Agus.
     say(roster, content, owner, "baik pak")
-    assert outbox_to(roster, AGUS)[-1].text == f"💬 #{ticket_id} Sari: baik pak"
+    assert outbox_to(roster, AGUS)[-1].text == f"💬 #{ticket_id} Sari Dewi: baik pak"
     with roster.session() as session:
         event = session.scalars(select(TicketEvent).where(TicketEvent.action == "transferred")).one()
         assert event.note == "JO-CKR: tolong kunjungi dapurnya" and event.actor.startswith("mentor:")
