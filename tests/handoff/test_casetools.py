@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import casetools
+from storage.models import Ticket
 from storage.models.casetools import CaseLabel
+from tests.channels.conftest import fake, harness, make_harness  # noqa: F401  (fixtures)
 from tests.handoff.conftest import make_owner, mentor_says, only_case, outbox_to, say
 
 BUDI = "900000001"
@@ -69,3 +71,25 @@ def test_top_labels_per_area(roster, content):
     with roster.session() as session:
         counts = casetools.label_counts(session)
     assert [(label, n) for _city, label, n in counts] == [("halal", 1)]
+
+
+def test_templat_and_label_typed_on_telegram_reach_only_the_right_people(roster, harness, clock):
+    """The real path: Update JSON with bot_command entities -> parse_update -> mentor chat -> fakes."""
+    from tests.handoff.test_telegram_mentor import command, owner_asks_for_a_mentor, to_mentor, to_owner
+
+    owner_asks_for_a_mentor(harness)
+    with harness.db.session() as session:
+        case_id = session.scalars(select(Ticket.id)).one()
+    harness.telegram_post(command(harness, f"/ambil {case_id}"))
+    harness.send()
+    before = len(to_owner(harness))
+    harness.telegram_post(command(harness, "/templat"))
+    harness.send()
+    assert "1. Salam pembuka" in to_mentor(harness)[-1]
+    harness.telegram_post(command(harness, "/templat 3"))
+    harness.telegram_post(command(harness, f"/label {case_id} label kemasan"))
+    harness.send()
+    owner = to_owner(harness)[before:]
+    assert len(owner) == 1 and "Boleh kirim foto label kemasan keripik?" in owner[0]
+    assert not any("/templat" in text or "/label" in text or "🏷️" in text for text in owner)
+    assert any("Label kemasan" in text and f"#{case_id}" in text for text in to_mentor(harness))
