@@ -22,9 +22,16 @@ Steps:
 """
 from __future__ import annotations
 
-from bot import reminders
+import re
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from bot import owner_reminders, reminders
 from bot.choices import Option
-from bot.clock import JAKARTA, as_utc
+from bot.clock import JAKARTA, as_utc, utcnow
+from bot.content import Content, get_content
+from bot.nlu import dates
+from bot.normalize import lexicon, looks_like_question, normalize
 from bot.turn import Turn
 from bot.understanding import recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
@@ -40,8 +47,10 @@ def _label(turn: Turn, kind: str) -> str:
 
 def _kind_options(turn: Turn, off: bool) -> list[Option]:
     disabled = reminders.kinds_off(turn.session, turn.owner.id)
+    # Owner-made reminders are deleted one by one ("hapus pengingat PKP"), not turned off as a kind.
     return [Option(name, _label(turn, name)) for name in reminders.KINDS
-            if (name in disabled) == off and turn.content.has(reminders.KINDS[name].label_key)]
+            if (name in disabled) == off and name != owner_reminders.KIND
+            and turn.content.has(reminders.KINDS[name].label_key)]
 
 
 def _action_options(turn: Turn) -> list[Option]:
@@ -129,12 +138,304 @@ def remind_tomorrow(turn: Turn) -> bool:
     return True
 
 
+
+
+# --- owner-made reminders: "tolong ingatkan lusa jam 8 pagi ambil sertifikat PKP" ---------------
+@lru_cache(maxsize=8)
+def _words(content: Content) -> dict[str, frozenset[str]]:
+    found = lexicon(content).get("reminder_words") or {}
+    return {name: frozenset(normalize(str(w), content) for w in values or []) for name, values in found.items()}
+
+
+def _has_phrase(norm: str, phrases: frozenset[str]) -> bool:
+    padded = f" {norm} "
+    return any(f" {p} " in padded for p in phrases if p)
+
+
+def _without_phrase(items: list[str], phrase: str, content: Content) -> list[str]:
+    size = len(phrase.split())
+    norms = [normalize(w, content) for w in items]
+    for i in range(len(items) - size + 1):
+        if " ".join(n for n in norms[i:i + size]) == phrase:
+            return items[:i] + items[i + size:]
+    return items
+
+
+def _what(text: str, when: dates.When | None, content: Content, words: dict[str, frozenset[str]]) -> str | None:
+    """The owner's own words for what to remember, without the request, the date and fillers."""
+    spans = [m.span() for m in dates._TOKEN.finditer(text)]
+    used = when.words if when else frozenset()
+    kept = [text[a:b] for i, (a, b) in enumerate(spans) if i not in used]
+    drop = words.get("verbs", frozenset()) | words.get("nouns", frozenset()) | words.get("make", frozenset())
+    negation = words.get("cancel", frozenset())
+    edge = words.get("fillers", frozenset()) | words.get("connectors", frozenset()) | negation
+    for phrase in words.get("not_cancel", frozenset()):  # "jangan lupa ingatkan ..." is no part of it
+        kept = _without_phrase(kept, phrase, content)
+    items: list[str] = []
+    after_verb = False
+    for w in kept:
+        norm = normalize(w, content)
+        if norm in drop:
+            after_verb = True
+            continue
+        if after_verb and (norm in edge or not norm):
+            continue  # "ingatkan saya untuk ..."
+        after_verb = False
+        items.append(w)
+    def is_edge(w: str) -> bool:
+        norm = normalize(w, content)
+        return not norm or norm in edge or not re.search(r"\w", w)
+    while items and is_edge(items[0]):
+        items.pop(0)
+    while items and is_edge(items[-1]):
+        items.pop()
+    # Join back as written: no space before closing signs or around joining hyphens.
+    out = ""
+    for i, w in enumerate(items):
+        if i and not (w in ",.;:!?)" or w == "-" or out.endswith("-") or out.endswith("(")):
+            out += " "
+        out += w
+    out = owner_reminders.clean_what(out)
+    return out or None
+
+
+def detect_reminder_request(text: str) -> tuple[float, dict] | None:
+    """Is this message about a reminder the owner makes, lists or cancels? Score 0..1 and slots:
+    action (create | list | cancel), what (the owner's words, or None), when (ISO datetime in
+    Asia/Jakarta, or None), negated (the owner said not to remind: "jangan ingatkan ... lagi")."""
+    content = get_content()
+    norm = normalize(text, content)
+    if not norm:
+        return None
+    words = _words(content)
+    said = set(norm.split())
+    verb = bool(said & words.get("verbs", frozenset()))
+    noun = bool(said & words.get("nouns", frozenset()))
+    if not (verb or noun):
+        return None
+    stripped = norm  # "jangan lupa ingatkan saya" asks for a reminder: no negation
+    for phrase in words.get("not_cancel", frozenset()):
+        stripped = f" {stripped} ".replace(f" {phrase} ", " ").strip()
+    negated = _has_phrase(stripped, words.get("cancel", frozenset()))
+    when = dates.find_when(text, utcnow())
+    what = _what(text, when, content, words)
+    slots = {"action": "create", "what": what, "when": when.iso if when else None, "negated": bool(negated)}
+    if negated:
+        slots["action"] = "cancel"
+        slots["when"] = None
+        return (0.9 if verb or noun else 0.6), slots
+    if _has_phrase(norm, words.get("list", frozenset())) and not when and (not verb or what is None):
+        slots.update(action="list", what=None)
+        return 0.85, slots
+    make = bool(said & words.get("make", frozenset()))
+    if not verb and not (noun and make):
+        return None
+    question = looks_like_question(text, content) and not verb
+    score = 0.6 + (0.2 if what else 0) + (0.15 if when else 0)
+    if question:
+        score -= 0.3
+    return round(min(score, 0.95), 2), slots
+
+
+@recognizer(13)
+def owner_reminder_request(turn: Turn) -> bool:
+    """Until the scored understanding step routes it: a clear reminder request is acted on here.
+    A bare "ingatkan besok" is left to `remind_tomorrow`, a bare "matikan pengingat" to the flow."""
+    found = detect_reminder_request(turn.text)
+    if found is None or found[0] < 0.8 or found[1]["action"] == "list":
+        return False
+    score, slots = found
+    if slots["action"] == "create" and not slots["what"]:
+        return False
+    if slots["action"] == "cancel" and not slots["what"]:
+        from flows.entry import entry_flow
+
+        if entry_flow(turn) is not None:
+            return False
+    handle_reminder_request(turn, slots)
+    return True
+
+
+def _say_created(turn: Turn, created: owner_reminders.Created, what: str) -> None:
+    when_text = owner_reminders.local_text(turn.content, turn.lang, created.at, turn.now)
+    turn.say("owner_reminders.created_moved" if created.moved else "owner_reminders.created",
+             what=what, when=when_text)
+
+
+def _create(turn: Turn, what: str, at: datetime) -> None:
+    if owner_reminders.at_limit(turn.session, turn.owner.id):
+        turn.say("owner_reminders.too_many", limit=owner_reminders.MAX_PENDING)
+        return
+    created = owner_reminders.create(turn.session, turn.owner.id, what, at, now=turn.now)
+    _say_created(turn, created, owner_reminders.what_of(created.reminder))
+
+
+def _recent_to_bring_back(turn: Turn):
+    return reminders.last_queued(turn.session, turn.owner.id, turn.now, within=timedelta(days=1))
+
+
+def handle_reminder_request(turn: Turn, slots: dict) -> None:
+    """Act on `detect_reminder_request`'s slots: create (asking what or when if missing), list,
+    or cancel. Needs consent: without it the owner is told why and registration starts."""
+    if turn.owner.consent_at is None:
+        turn.say("owner_reminders.needs_consent")
+        turn.start_flow("registration")
+        turn.data["after_consent"] = {"reminder": dict(slots)}
+        return
+    action = slots.get("action")
+    if action == "list":
+        turn.start_flow("reminders")
+        return
+    if action == "cancel":
+        _cancel(turn, slots.get("what"))
+        return
+    what, when = slots.get("what"), slots.get("when")
+    at = datetime.fromisoformat(when) if when else None
+    if what and at:
+        if turn.flow_name == "reminders":
+            turn.end_flow()
+        _create(turn, what, at)
+        return
+    if at and not what:
+        row = _recent_to_bring_back(turn)
+        if row is not None:
+            _bring_back(turn, row, at)
+            return
+    turn.start_flow("reminders")
+    turn.data.update({"what": what, "when": when})
+    turn.goto("ask_what" if not what else "ask_when", remember=False)
+
+
+def _bring_back(turn: Turn, row, at: datetime) -> None:
+    """"ingatkan lagi nanti sore" right after a reminder: the same reminder again at that time."""
+    send_at, moved = owner_reminders.allowed_time(at, turn.now)
+    reminders.schedule(turn.session, row.owner_id, row.kind, send_at, row.dedupe_key, subject=row.subject,
+                       payload=row.payload, expires_at=row.expires_at, rearm=True, now=turn.now)
+    row.snooze_count += 1
+    what = owner_reminders.what_of(row) or _label(turn, row.kind)
+    when_text = owner_reminders.local_text(turn.content, turn.lang, send_at, turn.now)
+    turn.say("owner_reminders.created_moved" if moved else "owner_reminders.created", what=what, when=when_text)
+
+
+def ask_what(turn: Turn) -> None:
+    turn.say("owner_reminders.ask_what")
+
+
+def handle_what(turn: Turn):
+    if turn.looks_like_question():
+        return NOT_UNDERSTOOD
+    found = detect_reminder_request(turn.text)
+    when = dates.find_when(turn.text, turn.now)
+    what = found[1]["what"] if found else _what(turn.text, when, turn.content, _words(turn.content))
+    if not what:
+        return NOT_UNDERSTOOD
+    at_iso = (when.iso if when else None) or turn.data.get("when")
+    if at_iso is None:
+        turn.data["what"] = what
+        turn.goto("ask_when")
+        return None
+    turn.end_flow()
+    _create(turn, what, datetime.fromisoformat(at_iso))
+    return None
+
+
+def ask_when(turn: Turn) -> None:
+    turn.say("owner_reminders.ask_when", what=turn.data.get("what") or "")
+
+
+def handle_when(turn: Turn):
+    when = dates.find_when(turn.text, turn.now)
+    if when is None:
+        return NOT_UNDERSTOOD
+    what = turn.data.get("what")
+    turn.end_flow()
+    _create(turn, what, when.at)
+    return None
+
+
+def _cancel(turn: Turn, what: str | None) -> None:
+    if what:
+        rows = owner_reminders.find(turn.session, turn.owner.id, what)
+        if rows:
+            owner_reminders.cancel_rows(turn.session, turn.owner.id, rows, now=turn.now)
+            turn.say("owner_reminders.cancelled", what=", ".join(owner_reminders.what_of(r) for r in rows))
+            return
+        kind = _kind_named(turn, what)
+        if kind is not None:
+            reminders.set_kind_enabled(turn.session, turn.owner.id, kind, False)
+            turn.say("gmp.reminders.kind_off_done", label=_label(turn, kind))
+            return
+        turn.say("owner_reminders.not_found", what=what)
+        return
+    recent = reminders.last_queued(turn.session, turn.owner.id, turn.now, within=timedelta(days=2))
+    if recent is not None and recent.kind != owner_reminders.KIND:
+        reminders.cancel(turn.session, turn.owner.id, key=recent.dedupe_key, now=turn.now)
+        turn.say("owner_reminders.cancelled", what=_label(turn, recent.kind))
+        return
+    rows = owner_reminders.pending(turn.session, turn.owner.id)
+    if len(rows) == 1:
+        owner_reminders.cancel_rows(turn.session, turn.owner.id, rows, now=turn.now)
+        turn.say("owner_reminders.cancelled", what=owner_reminders.what_of(rows[0]))
+        return
+    if recent is not None and not rows:
+        turn.say("owner_reminders.cancelled", what=owner_reminders.what_of(recent))
+        return
+    if not rows:
+        turn.say("owner_reminders.nothing_to_cancel")
+        return
+    turn.start_flow("reminders")
+    turn.goto("cancel_pick", remember=False)
+
+
+def _kind_named(turn: Turn, words: str) -> str | None:
+    norm = normalize(words, turn.content)
+    for name, kind in reminders.KINDS.items():
+        if name == owner_reminders.KIND or not turn.content.has(kind.label_key):
+            continue
+        label = normalize(turn.t(kind.label_key), turn.content)
+        if norm and (norm in label or owner_reminders.matches(norm, label)):
+            return name
+    return None
+
+
+def _pick_options(turn: Turn) -> list[Option]:
+    options = [Option(str(row.id), f"{owner_reminders.what_of(row)} ({owner_reminders.local_text(turn.content, turn.lang, row.due_at, turn.now)})",
+                      (owner_reminders.what_of(row),))
+               for row in owner_reminders.pending(turn.session, turn.owner.id)]
+    options.append(turn.option("all", "owner_reminders.cancel_all", ["semua", "semuanya", "all"]))
+    return options
+
+
+def ask_cancel_pick(turn: Turn) -> None:
+    turn.say("owner_reminders.ask_cancel_pick", options=_pick_options(turn))
+
+
+def handle_cancel_pick(turn: Turn):
+    options = _pick_options(turn)
+    choice = turn.choose(options)
+    if choice is None:
+        rows = owner_reminders.find(turn.session, turn.owner.id, turn.text)
+        if not rows:
+            return NOT_UNDERSTOOD
+    elif choice.key == "all":
+        rows = owner_reminders.pending(turn.session, turn.owner.id)
+    else:
+        rows = [r for r in owner_reminders.pending(turn.session, turn.owner.id) if str(r.id) == choice.key]
+    owner_reminders.cancel_rows(turn.session, turn.owner.id, rows, now=turn.now)
+    turn.end_flow()
+    turn.say("owner_reminders.cancelled", what=", ".join(owner_reminders.what_of(r) for r in rows))
+    return None
+
+
 FLOW = Flow(
     name="reminders",
     steps={
         "action": Step(prompt=ask_action, handle=handle_action),
         "kind_off": Step(prompt=ask_kind_off, handle=handle_kind_off),
         "kind_on": Step(prompt=ask_kind_on, handle=handle_kind_on),
+        "ask_what": Step(prompt=ask_what, handle=handle_what),
+        "ask_when": Step(prompt=ask_when, handle=handle_when),
+        "cancel_pick": Step(prompt=ask_cancel_pick, handle=handle_cancel_pick),
     },
     start=start,
     description="See coming reminders, turn one kind off or on.",
