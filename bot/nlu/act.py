@@ -193,8 +193,19 @@ def greeting(turn: "Turn", candidate: "Candidate") -> bool:
     return True
 
 
+PERMIT_WORDS = frozenset({"izin", "perlu", "butuh", "wajib", "harus", "pirt", "bpom", "halal", "md"})
+
+
 def out_of_scope(turn: "Turn", candidate: "Candidate") -> bool:
+    unknown = candidate.slots.get("unknown")
+    if unknown and set(turn.norm.split()) & PERMIT_WORDS:
+        # "izin sepatu apa?": a product the rules do not know. Say so; never guess.
+        turn.say("legality.product_unknown", product=unknown)
+        turn.say("nlu.mentor_offer" if not is_new(turn) else "nlu.mentor_offer_new")
+        return True
     turn.say("nlu.out_of_scope.money" if set(turn.norm.split()) & MONEY_WORDS else "nlu.out_of_scope.general")
+    if turn.state.step:
+        return True  # mid-flow: one kind line, then the flow's question again
     turn.say("nlu.out_of_scope.mentor" if not is_new(turn) else "nlu.out_of_scope.what_i_do")
     return True
 

@@ -94,7 +94,7 @@ class Model:
     coef: "np.ndarray"  # labels x features
     intercept: "np.ndarray"
     examples: frozenset[str]  # the normalised training texts (the held-out check reads these)
-    temperature: float = 4.0
+    temperature: float = 6.0  # content/nlu/settings.yaml `temperature`
 
     def probabilities(self, model_text: str) -> dict[str, float]:
         """A score per interpretation, summing to 1 (a softmax of the linear decision values)."""
@@ -136,8 +136,9 @@ def train(content: Content) -> Model:
     for v in vectorisers:
         features.append((_Features(v.build_analyzer(), {g: int(i) for g, i in v.vocabulary_.items()}, v.idf_), offset))
         offset += len(v.vocabulary_)
+    temperature = float((content.data("nlu/settings.yaml") or {}).get("temperature", 6.0))
     return Model([str(c) for c in classifier.classes_], features, classifier.coef_, classifier.intercept_,
-                 frozenset(normalize(t, content) for t, _ in pairs))
+                 frozenset(normalize(t, content) for t, _ in pairs), temperature)
 
 
 _models: dict[int, Model] = {}

@@ -187,8 +187,11 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
     """classify.find_products on the runs of words that are or resemble a product word (each run
     separately, positions mapped back): the same answer, without trying every alias at every word."""
     # A word the bot knows as something else is never fuzzed into a product ("kering", "harga").
-    near = [w in vocab.product_words or (len(w) >= 5 and w not in vocab.known and process.extractOne(
-        w, vocab.product_list, scorer=fuzz.ratio, score_cutoff=80) is not None) for w in words]
+    # Sundanese "teh" after a word or before a question word is a particle, not tea ("pirt teh naon").
+    near = [not (w == "teh" and 0 < i and (words[i - 1] in vocab.permit_words
+                                           or (i + 1 < len(words) and words[i + 1] in vocab.question_words)))
+            and (w in vocab.product_words or (len(w) >= 5 and w not in vocab.known and process.extractOne(
+        w, vocab.product_list, scorer=fuzz.ratio, score_cutoff=80) is not None)) for i, w in enumerate(words)]
     groups: list[list[classify.ProductMatch]] = []
     i = 0
     while i < len(words):

@@ -30,7 +30,7 @@ from typing import Callable
 
 from bot.nlu import act
 from bot.nlu.scoring import (
-    Context, classifier_score, global_word_score, label_hook_score, opt_out_score, reminder_score,
+    Context, check_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
     report_score, product_score, faq_score,
 )
 
@@ -64,7 +64,7 @@ RULES: list[Rule] = [
     Rule("product_question", 12, product_score, act.product_question, answers=True,
          option="nlu.option.product_question"),
     Rule("faq", 13, faq_score, act.faq, answers=True, option="nlu.option.faq"),
-    Rule("gmp_check", 20, classifier_score("gmp_check"), act.start_flow("gmp_check"), consent=True,
+    Rule("gmp_check", 20, check_score, act.start_flow("gmp_check"), consent=True,
          option="nlu.option.gmp_check"),
     Rule("legality", 21, classifier_score("legality"), act.start_flow("legality"), consent=True,
          option="nlu.option.legality"),
@@ -83,7 +83,7 @@ RULES: list[Rule] = [
     Rule("language", 34, classifier_score("language"), act.global_handler("language"), option="nlu.option.language"),
     Rule("thanks", 40, classifier_score("thanks"), act.thanks),
     Rule("greeting", 41, classifier_score("greeting"), act.greeting),
-    Rule("out_of_scope", 50, classifier_score("out_of_scope"), act.out_of_scope),
+    Rule("out_of_scope", 50, out_of_scope_score, act.out_of_scope),
 ]
 
 RULES_BY_NAME = {rule.name: rule for rule in RULES}

@@ -105,8 +105,11 @@ def opt_out_score(reading: Reading, ctx: Context) -> Scored:
             if _at(words, i, negator) and any(x in w.send_words for x in words[i + len(negator):i + len(negator) + 4]):
                 found = True
     if not found:
+        # Wordings the lists miss, when the classifier is sure and the sentence is negative.
         probability = (reading.scores or {}).get("stop", 0.0)
-        return (0.8 * probability, {"negated": reading.negated}) if probability >= 0.5 else None
+        if probability >= 0.6 and (reading.negated or messaging):
+            return 0.8 * probability, {"negated": reading.negated}
+        return None
     return 0.97, {"negated": reading.negated}
 
 
@@ -147,6 +150,18 @@ def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
     return score
 
 
+CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "periksa", "diperiksa", "nilai", "dinilai", "mulai", "lanjut",
+                         "lanjutkan", "lanjutin", "uji", "check", "hasil", "checklist", "penilaian"})
+
+
+def check_score(reading: Reading, ctx: Context) -> Scored:
+    """The self-check is a request ("cek cpotb saya"); "cpotb itu apa" asks what the word means."""
+    probability = reading.scores.get("gmp_check", 0.0)
+    if reading.act == "question" and not reading.word_set & CHECK_VERBS:
+        probability *= 0.4
+    return probability, {}
+
+
 REMINDER_MODULE = "flows.reminders"
 
 
@@ -164,12 +179,14 @@ def reminder_action(reading: Reading) -> str:
     if words & {"hapus", "batal", "batalkan", "batalin", "matikan", "matiin", "stop", "berhenti", "hentikan",
                 "dimatikan", "cancel", "delete"} or (reading.negated and not words & {"lupa"}):
         return "cancel"
-    if words & {"lihat", "liat", "daftar", "list", "apa", "mana", "tampilkan", "cek"} and not words & {
-            "ingatkan", "ingetin", "kabari", "pasang", "buat", "set", "jadwalkan", "elingke"}:
-        return "list"
-    return "create"
+    if words & REMINDER_CREATE or any(w.isdigit() for w in words):
+        return "create"
+    return "list"  # "pengingat saya", "reminder apa aja"
 
 
+REMINDER_CREATE = frozenset({"ingatkan", "ingetin", "ingatin", "kabari", "kabarin", "pasang", "buat", "buatkan", "set",
+                             "jadwalkan", "elingke", "elingno", "remind", "alarm", "besok", "lusa", "minggu", "jam",
+                             "tanggal", "nanti", "senin", "selasa", "rabu", "kamis", "jumat", "sabtu"})
 REMINDER_WORDS = frozenset({"ingatkan", "ingetin", "ingatin", "ingat", "diingatkan", "diingetin", "pengingat", "reminder",
                             "remind", "kabari", "kabarin", "elingke", "elingno", "ingetkeun", "alarm", "jadwalkan"})
 
@@ -195,19 +212,27 @@ def report_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.4
     if reading.act == "question" and "number" not in reading.slots:
         probability *= 0.5  # "kalau notifikasi sudah terbit, berlaku sampai kapan" asks, not reports
+        if reading.words and reading.words[0] in CONDITIONAL:
+            probability *= 0.5  # "kalau ... sudah ...": a hypothetical, not news
+    if reading.act == "report":
+        probability += 0.4 * reading.scores.get("faq", 0.0)  # "lagi ngurus sertifikat halal" tells
     slots = {k: reading.slots[k] for k in ("permit", "number") if k in reading.slots}
     return probability, slots
 
 
+PERMIT_QUESTION_WORDS = frozenset({"izin", "perlu", "butuh", "wajib", "harus", "kudu", "pirt", "bpom", "md", "izinnya"})
+CONDITIONAL = frozenset({"kalau", "jika", "bila", "apabila", "seandainya", "misal", "misalnya", "if", "nek", "lamun"})
 LABEL_WORDS = frozenset({"label", "kemasan", "etiket", "kemasannya", "labelnya"})
 
 
 def product_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("product_question", 0.0)
-    if "product" not in reading.slots and not reading.unknown:
-        probability *= 0.5  # no product, not even one the rules do not know ("izin sepatu apa")
+    if "product" not in reading.slots:
+        probability *= 0.5  # no product we know ("izin sepatu apa" is out of scope, said kindly)
     if reading.word_set & LABEL_WORDS:
         probability *= 0.3  # "apa yang harus ada di label sambal saya" asks about the label
+    elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
+        probability += 0.4 * reading.scores.get("faq", 0.0)  # "madu klanceng perlu izin bpom?"
     slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
     return probability, slots
 
@@ -217,9 +242,43 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
     product = reading.scores.get("product_question", 0.0)
     if reading.word_set & LABEL_WORDS:
         probability += 0.7 * product
+    elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
+        probability *= 0.6
     if reading.act == "question" and "number" not in reading.slots:
         probability += 0.5 * reading.scores.get("permit_report", 0.0)
+    if reading.act == "question" and not reading.word_set & CHECK_VERBS:
+        probability += 0.6 * reading.scores.get("gmp_check", 0.0)
+    if reading.act == "report":
+        probability *= 0.6
+    if unknown_product(reading):
+        probability *= 0.5
     return probability, {}
+
+
+def unknown_product(reading: Reading) -> bool:
+    """A permit question about something that is no product we know ("jual sepatu perlu izin apa")."""
+    if "product" in reading.slots or "permit" in reading.slots or not reading.unknown:
+        return False
+    words, unknown = reading.words, set(reading.unknown)
+    return any(w in unknown and ((i > 0 and words[i - 1] in PRODUCT_BEFORE)
+                                 or (i + 1 < len(words) and words[i + 1] in PRODUCT_AFTER))
+               for i, w in enumerate(words))
+
+
+OUT_OF_SCOPE_WORDS = frozenset({"modal", "pinjam", "pinjem", "pinjaman", "pinjol", "kredit", "kur", "hibah", "bansos",
+                                "utang", "hutang", "cicilan", "bunga", "loan", "sembako", "lowongan", "pajak"})
+# "jual sepatu", "izin sepatu", "sepatu perlu izin": where a product name sits in a permit question.
+PRODUCT_BEFORE = frozenset({"jual", "jualan", "izin", "usaha", "produk", "bikin", "buat", "dagang", "produksi"})
+PRODUCT_AFTER = frozenset({"perlu", "wajib", "butuh", "harus", "izin", "izinnya", "kudu"})
+
+
+def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("out_of_scope", 0.0)
+    if reading.word_set & OUT_OF_SCOPE_WORDS and "permit" not in reading.slots:
+        probability += 0.4  # loans, capital, aid: never ours
+    if unknown_product(reading):
+        probability += 0.5 * (reading.scores.get("faq", 0.0) + reading.scores.get("product_question", 0.0))
+    return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
 
 
 def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:

@@ -26,6 +26,7 @@ from bot.nlu.scoring import Context
 
 SETTINGS_FILE = "nlu/settings.yaml"
 INVITED_KEY = "nlu_invited"
+GLOBAL_LABELS = {"english": "language", "indonesian": "language"}
 # Replies that already invite a new owner to register: no second invitation after them.
 INVITING_TEXTS = ("legality.save_hint", "nlu.mentor_offer_new")
 # Slots of the whole message, reported with every interpretation.
@@ -45,7 +46,10 @@ class Candidate:
     @property
     def label(self) -> str:
         """The interpretation as the corpus names it (a global word is its word: menu, stop...)."""
-        return self.slots.get("word", self.rule.name) if self.rule.name == "global" else self.rule.name
+        if self.rule.name == "global":
+            word = self.slots.get("word", "")
+            return GLOBAL_LABELS.get(word, word)
+        return self.rule.name
 
 
 @dataclass
@@ -108,6 +112,8 @@ def score(reading: Reading, ctx: Context) -> tuple[list[Candidate], list[Candida
         if value <= 0:
             continue
         (free if rule.free_text else fixed).append(Candidate(rule, float(value), slots))
+    if reading.words and len(reading.unknown) == len(reading.words):
+        free = []  # not one word we know ("xkcd qwerty"): no guess
     order = {rule.name: i for i, rule in enumerate(RULES)}
     fixed.sort(key=lambda c: (-c.score, c.rule.priority, order[c.name]))
     free.sort(key=lambda c: (-c.score, c.rule.priority))
@@ -130,6 +136,9 @@ def decide(free: list[Candidate], content: Content) -> tuple[str, list[Candidate
         return "clarify", close
     if best.score >= threshold:
         return "take", [best]  # close to something that cannot be offered as an option
+    low = cfg.get("threshold_by_interpretation") or {}
+    if best.name in low and best.score >= float(low[best.name]) and best.score - runner_up >= margin / 2:
+        return "take", [best]  # small talk and out of scope: a kind answer beats "not understood"
     return "none", []
 
 
@@ -167,10 +176,12 @@ def _stage_rows(turn, understanding: Understanding) -> list[Candidate]:
             rows.append(Candidate(rule, value, {}))
     best = understanding.chosen[0] if understanding.decision == "take" else None
     cfg = settings(turn.content)
-    if best is not None and state.step and best.rule.answers and understanding.reading.act == "question" \
+    if best is not None and state.step and best.rule.option and understanding.reading.act in ("question", "command") \
             and best.score >= float(cfg.get("question_over_step", 0.8)) \
             and len(understanding.reading.words) >= int(cfg.get("question_min_words", 4)):
-        rows.append(Candidate(best.rule, QUESTION_OVER_STEP, best.slots))  # a clear question over the step
+        # A clear question or request of several words is no answer to a step that takes any text
+        # ("Siapa nama Anda?" - "tolong ingatkan lusa jam 8 ambil sertifikat").
+        rows.append(Candidate(best.rule, QUESTION_OVER_STEP, best.slots))
     return rows
 
 
@@ -191,7 +202,7 @@ def act(turn, understanding: Understanding) -> bool:
         if _run(turn, candidate):
             state.misses = 0
             if pending_step:
-                _back_to_question(turn, place)
+                _back_to_question(turn, place, candidate.name)
             return True
     if understanding.decision == "clarify":
         from bot.nlu import clarify
@@ -218,11 +229,16 @@ def _run(turn, candidate: Candidate) -> bool:
     return taken
 
 
-def _back_to_question(turn, place) -> None:
+# Short side remarks after which the step is simply asked again, without "Kita lanjutkan...".
+NO_BACK_LINE = frozenset({"out_of_scope", "thanks", "greeting"})
+
+
+def _back_to_question(turn, place, name: str = "") -> None:
     """A side question was answered and the owner is still where they were: ask again."""
     state = turn.state
     if place[1] is not None and place[0] != "menu" and (state.flow, state.step) == place:
-        turn.say("common.back_to_question")
+        if name not in NO_BACK_LINE:
+            turn.say("common.back_to_question")
         turn.reprompt()
 
 
