@@ -129,7 +129,8 @@ def route(turn: Turn) -> None:
         return
 
     # c-g. one understanding step: every interpretation scored, the best acted on (bot/nlu/rules.py)
-    if act(turn, understand(turn)):
+    understanding = understand(turn)
+    if act(turn, understanding):
         return
 
     # h. first contact: a new owner's message that means nothing we know starts registration
@@ -138,7 +139,7 @@ def route(turn: Turn) -> None:
         return
 
     # i. fallback
-    _fallback(turn, step is not None)
+    _fallback(turn, step is not None, question=understanding.reading.act == "question")
 
 
 def _run_step(turn: Turn, step) -> bool:
@@ -162,7 +163,7 @@ def _answer_media(turn: Turn) -> None:
         turn.reprompt()
 
 
-def _fallback(turn: Turn, in_flow: bool) -> None:
+def _fallback(turn: Turn, in_flow: bool, question: bool = False) -> None:
     state = turn.state
     state.misses = (state.misses or 0) + 1
     if state.misses >= MISSES_BEFORE_MENTOR and turn.owner.consent_at is not None:
@@ -172,7 +173,7 @@ def _fallback(turn: Turn, in_flow: bool) -> None:
                   content=turn.content)
         turn.say("common.misunderstood_twice")
         return
-    turn.say("common.question_unknown" if turn.looks_like_question() else "common.not_understood")
+    turn.say("common.question_unknown" if question or turn.looks_like_question() else "common.not_understood")
     if in_flow:
         turn.reprompt()
     else:

@@ -159,10 +159,20 @@ def product_question(turn: "Turn", candidate: "Candidate") -> bool:
 
 
 def faq(turn: "Turn", candidate: "Candidate") -> bool:
+    from bot.legality import faq as faq_topics
+    from bot.nlu.reading import read_text
+    from bot.nlu.scoring import faq_topic, unknown_product
     from flows import ask
 
+    reading = read_text(turn.text, turn.content)
+    status, topics = faq_topic(reading, turn.content)
+    if status == "answer":
+        topic = faq_topics.topic_by_key(turn.content, topics[0])
+        if topic is not None:
+            ask.answer_topic(turn, topic)
+            return True
     in_flow = bool(turn.state.flow and turn.state.flow != "menu")
-    return ask.faq_or_unknown(turn, in_flow, product_expected=True)
+    return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading))
 
 
 def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:

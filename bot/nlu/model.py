@@ -119,14 +119,10 @@ def _model_text(text: str, content: Content) -> str:
     return read_text(text, content).model_text
 
 
-def train(content: Content) -> Model:
+def _fit(texts: list[str], labels: list[str], content: Content) -> Model:
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
-
-    pairs = training_examples(content)
-    texts = [_model_text(text, content) for text, _ in pairs]
-    labels = [label for _, label in pairs]
-    from scipy.sparse import hstack
 
     vectorisers = [TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
                    TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[^\s]+")]
@@ -138,18 +134,51 @@ def train(content: Content) -> Model:
         offset += len(v.vocabulary_)
     temperature = float((content.data("nlu/settings.yaml") or {}).get("temperature", 6.0))
     return Model([str(c) for c in classifier.classes_], features, classifier.coef_, classifier.intercept_,
-                 frozenset(normalize(t, content) for t, _ in pairs), temperature)
+                 frozenset(), temperature)
 
 
-_models: dict[int, Model] = {}
+def train(content: Content) -> Model:
+    pairs = training_examples(content)
+    trained = _fit([_model_text(text, content) for text, _ in pairs], [label for _, label in pairs], content)
+    trained.examples = frozenset(normalize(t, content) for t, _ in pairs)
+    return trained
+
+
+def topic_examples(content: Content) -> list[tuple[str, str]]:
+    """(example, FAQ topic key): the FAQ's examples and titles, the glossary's "what is X" patterns."""
+    from bot.legality import faq
+
+    pairs = []
+    for topic in faq.matcher(content).topics:
+        pairs.extend((e, topic.key) for e in topic.examples)
+        pairs.extend((str(t), topic.key) for t in (topic.title or {}).values())
+    return pairs
+
+
+def train_topics(content: Content) -> Model:
+    """Which FAQ topic a message asks about; helps the FAQ matcher when its match is not clear."""
+    pairs = topic_examples(content)
+    return _fit([normalize(t, content) for t, _ in pairs], [k for _, k in pairs], content)
+
+
+_models: dict[tuple[int, str], Model] = {}
 _lock = threading.Lock()
 
 
 def model(content: Content) -> Model:
+    return _cached(content, "interpretations", train)
+
+
+def topic_model(content: Content) -> Model:
+    return _cached(content, "topics", train_topics)
+
+
+def _cached(content: Content, name: str, build) -> Model:
+    key = (id(content), name)
     with _lock:
-        found = _models.get(id(content))
+        found = _models.get(key)
     if found is not None:
         return found
-    trained = train(content)
+    trained = build(content)
     with _lock:
-        return _models.setdefault(id(content), trained)
+        return _models.setdefault(key, trained)

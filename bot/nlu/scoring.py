@@ -281,13 +281,29 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
 
 
-def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
-    """The FAQ matcher's verdict: ("answer", [topic]) / ("choose", [topics]) / ("none", [])."""
-    from bot.legality import faq
+TOPIC_SURE = 0.6
 
-    result = faq.matcher(content).match(reading.text)
+
+def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
+    """Which FAQ topic: ("answer", [topic]) / ("choose", [topics]) / ("none", []).
+
+    The FAQ matcher (bot/legality/faq.py) first; when it is not sure, the topic classifier
+    (bot/nlu/model.py topic_model) decides between its candidates, or alone when it is sure."""
+    from bot.legality import faq
+    from bot.nlu import model
+
+    matcher = faq.matcher(content)
+    result = matcher.match(reading.text)
     if result.status == "answer":
         return "answer", [result.best.key]
+    probabilities = model.topic_model(content).probabilities(matcher.prepare(reading.text))
+    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])
+    (top, p1), (_, p2) = ranked[0], ranked[1]
+    candidates = [t.key for t, _ in result.candidates]
+    if result.status == "choose" and len(candidates) == 1:
+        return "answer", candidates  # one close topic: answer it (a one-option menu is no choice)
+    if p1 >= TOPIC_SURE and p1 - p2 >= 0.2:
+        return "answer", [top]
     if result.status == "choose":
-        return "choose", [t.key for t, _ in result.candidates]
+        return "choose", candidates
     return "none", []
