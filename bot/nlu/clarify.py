@@ -45,4 +45,7 @@ def handle_pick(turn: "Turn") -> bool:
     picked = next(o for o in options if o["name"] == choice.key)
     rule = RULES_BY_NAME[picked["name"]]
     with act.with_text(turn, pending.get("text") or turn.text):
-        return _run(turn, Candidate(rule, 1.0, dict(picked.get("slots") or {})))
+        taken = _run(turn, Candidate(rule, 1.0, dict(picked.get("slots") or {})))
+    if not taken:
+        turn.say("common.question_unknown")  # the pick was the owner's answer: never re-read "2"
+    return True
