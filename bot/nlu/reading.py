@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
@@ -93,6 +94,12 @@ class Vocabulary:
                     if phrase and (len(phrase) >= 2 or len(phrase[0]) >= 5):
                         self.places.append((phrase, kec.key))
         self.places.sort(key=lambda p: -len(p[0]))
+        self.places_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase, key in self.places:
+            self.places_by_first.setdefault(phrase[0], []).append((phrase, key))
+        self.kinds_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase, kind in numbers.kind_words(content):  # longest first
+            self.kinds_by_first.setdefault(phrase[0], []).append((phrase, kind))
         self.permit_words = frozenset(w for phrase, _ in numbers.kind_words(content) for w in phrase)
         product_words: set[str] = set()
         for product in legality_rules.products(content).get("products") or []:
@@ -156,19 +163,21 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
         if facts:
             slots["facts"] = facts
 
-    report = numbers.parse_report(text, content)
-    kind = report.kind or numbers.find_kind(joined, content)
+    kind = _find_kind(words, vocab)
+    if any(c.isdigit() for c in text):
+        report = numbers.parse_report(text, content)  # the number, and a kind its prefix names ("MD 2...")
+        kind = kind or report.kind
+        if report.raw_number:
+            slots["number"] = report.raw_number
     if kind:
         slots["permit"] = kind
-    if report.raw_number:
-        slots["number"] = report.raw_number
     for i, word in enumerate(tokens):
         if _DIGITS.match(word):
             tokens[i] = NUMBER_TOKEN
 
-    for phrase, key in vocab.places:
-        n = len(phrase)
-        for i in range(len(words) - n + 1):
+    for i, word in enumerate(words):
+        for phrase, key in vocab.places_by_first.get(word, ()):
+            n = len(phrase)
             if tuple(words[i:i + n]) == phrase and all(tokens[j] == words[j] for j in range(i, i + n)):
                 slots.setdefault("place", key)
                 tokens[i:i + n] = [PLACE_TOKEN] + [""] * (n - 1)
@@ -181,6 +190,27 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
                and not w.isdigit()]
     return Reading(text=text, norm=norm, words=words, model_text=" ".join(t for t in tokens if t), act=act,
                    negated=negated, slots=slots, media=media, unknown=unknown)
+
+
+def _find_kind(words: list[str], vocab: Vocabulary) -> str | None:
+    """The permit kind named, if exactly one (as bot/legality/numbers.find_kind, from an index)."""
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase, kind in vocab.kinds_by_first.get(words[i], ()):
+            if tuple(words[i:i + len(phrase)]) == phrase:
+                if kind not in found:
+                    found.append(kind)
+                i += len(phrase) - 1
+                break
+        i += 1
+    return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=8192)
+def _products_in(run: str, content: Content) -> tuple[tuple[classify.ProductMatch, ...], ...]:
+    """classify.find_products on a short run of words; owners name the same products again and again."""
+    return tuple(tuple(group) for group in classify.find_products(run, content))
 
 
 def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> list[list[classify.ProductMatch]]:
@@ -203,7 +233,7 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
             j += 1
         # One word of context each side: "tahu" after "tidak" is no tofu.
         start = max(0, i - 1)
-        for group in classify.find_products(" ".join(words[start:j]), content):
+        for group in _products_in(" ".join(words[start:j]), content):
             groups.append([replace(m, start=m.start + start, end=m.end + start) for m in group])
         i = j
     return groups

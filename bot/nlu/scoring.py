@@ -96,13 +96,14 @@ def opt_out_score(reading: Reading, ctx: Context) -> Scored:
     w = _opt_out_words(ctx.content)
     if any(word in w.reminder_words for word in words):
         return None
-    found = any(_at(words, i, phrase) for phrase in w.phrases for i in range(len(words)))
+    padded = f" {' '.join(words)} "
+    found = any(f" {' '.join(phrase)} " in padded for phrase in w.phrases)
     messaging = any(x in w.send_words for x in words)
     for i, word in enumerate(words):
         if (word in w.alone and len(words) <= 2) or (word in w.stop_verbs and messaging):
             found = True
         for negator in w.negators:
-            if _at(words, i, negator) and any(x in w.send_words for x in words[i + len(negator):i + len(negator) + 4]):
+            if word == negator[0] and _at(words, i, negator) and any(x in w.send_words for x in words[i + len(negator):i + len(negator) + 4]):
                 found = True
     if not found:
         # Wordings the lists miss, when the classifier is sure and the sentence is negative.
