@@ -2,6 +2,9 @@
 
 Owners answer with the digit ("2"), the number word ("dua", "two"), or the option's words with
 typos ("kosmetk"). Options carry aliases from content so "jamu" picks "Obat tradisional".
+Fillers around the answer are set aside ("yg cair aja" picks "Cair (sirup, minuman)"); an answer
+whose every word belongs to one option only picks it; a plain yes or no ("iya silakan") picks the
+option that starts with yes or no ("Ya, mulai"). "tidak tahu" only ever picks a don't-know option.
 """
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.content import Content
+from bot.content import Content, get_content
+from bot.nlu import answers
 from bot.normalize import lexicon, normalize
 
 FUZZY_CUTOFF = 80
+WORD_CUTOFF = 88  # one word against one word: "kosmetk" ~ "kosmetik" (93), never "kering" ~ "katering" (86)
+MIN_FUZZY_WORD = 5
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,54 @@ def number_of(text: str, content: Content | None = None) -> int | None:
     return None
 
 
+def _fuzzy(norm: str, candidates: dict[str, Option]) -> Option | None:
+    best = process.extractOne(norm, list(candidates), scorer=_score, score_cutoff=FUZZY_CUTOFF)
+    if best is None:
+        return None
+    # Two different options scoring the same is a guess, not an answer.
+    scored = process.extract(norm, list(candidates), scorer=_score, limit=4, score_cutoff=FUZZY_CUTOFF)
+    top = [candidates[name] for name, score, _ in scored if score == best[1]]
+    if len({o.key for o in top}) > 1:
+        return None
+    return candidates[best[0]]
+
+
+def _word_hit(word: str, words: set[str]) -> bool:
+    if word in words:
+        return True
+    return len(word) >= MIN_FUZZY_WORD and any(
+        len(w) >= MIN_FUZZY_WORD and fuzz.ratio(word, w) >= WORD_CUTOFF for w in words)
+
+
+def _by_words(said: list[str], options: list[Option], content: Content) -> Option | None:
+    """The one option holding every word the owner said (typos allowed on longer words)."""
+    if not said or sum(len(w) for w in said) < 3:
+        return None
+    found: dict[str, Option] = {}
+    for option in options:
+        words = {w for phrase in (option.label, *option.aliases) for w in answers.meaningful(phrase, content)}
+        if all(_word_hit(w, words) for w in said):
+            found.setdefault(option.key, option)
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _polarity(option: Option, content: Content) -> str | None:
+    if option.key in (answers.YES, answers.NO, answers.UNKNOWN):
+        return option.key
+    return answers.yes_no(option.label, content)
+
+
+def _by_polarity(answer: str | None, options: list[Option], content: Content) -> Option | None:
+    if answer is None:
+        return None
+    found = [o for o in options if _polarity(o, content) == answer]
+    return found[0] if len(found) == 1 else None
+
+
 def match_option(text: str, options: list[Option], content: Content | None = None) -> Option | None:
     if not options:
         return None
+    content = content or get_content()
     number = number_of(text, content)
     if number is not None:
         return options[number - 1] if 1 <= number <= len(options) else None
@@ -64,12 +115,13 @@ def match_option(text: str, options: list[Option], content: Content | None = Non
             candidates.setdefault(normalize(phrase, content), option)
     if norm in candidates:
         return candidates[norm]
-    best = process.extractOne(norm, list(candidates), scorer=_score, score_cutoff=FUZZY_CUTOFF)
-    if best is None:
-        return None
-    # Two different options scoring the same is a guess, not an answer.
-    scored = process.extract(norm, list(candidates), scorer=_score, limit=4, score_cutoff=FUZZY_CUTOFF)
-    top = [candidates[name] for name, score, _ in scored if score == best[1]]
-    if len({o.key for o in top}) > 1:
-        return None
-    return candidates[best[0]]
+    answer = answers.yes_no(text, content)
+    if answer == answers.UNKNOWN:
+        # "tidak tahu" is close to "Tidak setuju" in letters and far from it in meaning.
+        return _by_polarity(answer, options, content)
+    said = answers.meaningful(text, content)
+    stripped = " ".join(said)
+    if stripped and stripped != norm and stripped in candidates:
+        return candidates[stripped]
+    return (_fuzzy(norm, candidates) or (_fuzzy(stripped, candidates) if stripped and stripped != norm else None)
+            or _by_words(said, options, content) or _by_polarity(answer, options, content))

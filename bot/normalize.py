@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from bot.content import Content, get_content
+from bot.content import Content, content_check, get_content
 
 MAX_MATCH_CHARS = 500  # enough for any question; a pasted essay is matched on its beginning
 
@@ -65,3 +65,24 @@ def looks_like_question(raw: str, content: Content | None = None) -> bool:
     norm = normalize(raw, content)
     first = norm.split(" ", 1)[0] if norm else ""
     return first in word_set(content, "question_words")
+
+
+@content_check
+def check_lexicon_words(content: Content) -> list[str]:
+    """Every word list in the lexicon holds words. YAML reads an unquoted yes / no / on / off as
+    true or false, which would silently drop that word ("no" would stop meaning no)."""
+    errors: list[str] = []
+
+    def walk(value, where: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if not isinstance(key, str):
+                    errors.append(f"lexicon.yaml: key {key!r} under {where or 'the top'} is not text; quote it")
+                walk(inner, f"{where}.{key}" if where else str(key))
+        elif isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str):
+                    errors.append(f"lexicon.yaml: {where} has {item!r}, not a word; quote it")
+
+    walk(lexicon(content), "")
+    return errors

@@ -123,6 +123,10 @@ def ask_consent(turn: Turn) -> None:
 
 
 def handle_consent(turn: Turn):
+    if turn.knows_not():  # "tidak tahu" / "gak ngerti" asks for an explanation; it never declines
+        turn.say("registration.consent_explain", options=[turn.option("yes", "registration.consent_agree"),
+                                                          turn.option("no", "registration.consent_decline")])
+        return None
     answer = turn.yes_no()
     if answer is None:
         choice = turn.choose([turn.option("yes", "registration.consent_agree"),

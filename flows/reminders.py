@@ -33,16 +33,29 @@ from bot.content import Content, get_content
 from bot.nlu import dates
 from bot.normalize import lexicon, looks_like_question, normalize
 from bot.turn import Turn
-from bot.understanding import recognizer
+from bot.turn import more as show_more_on_lanjut
+from bot.understanding import answer_hook, recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from flows.gmp_check import open_check, says
 
 UPCOMING_SHOWN = 8
 
+# LANJUT after a reply that did not fit in two messages (the message budget, bot/turn.py).
+answer_hook(show_more_on_lanjut)
+CLEAR = 0.6  # a request at least this sure is acted on (a bare "ingatkan saya" is: it asks what)
+
 
 def _label(turn: Turn, kind: str) -> str:
     found = reminders.KINDS.get(kind)
     return turn.t(found.label_key) if found and turn.content.has(found.label_key) else kind
+
+
+def _row_label(turn: Turn, row) -> str:
+    """An owner-made reminder is listed by the owner's own words and time, others by their kind."""
+    if row.kind == owner_reminders.KIND:
+        local = as_utc(row.due_at).astimezone(JAKARTA)
+        return turn.t("owner_reminders.list_item", what=owner_reminders.what_of(row), time=local.strftime("%H.%M"))
+    return _label(turn, row.kind)
 
 
 def _kind_options(turn: Turn, off: bool) -> list[Option]:
@@ -61,7 +74,7 @@ def _action_options(turn: Turn) -> list[Option]:
 
 def start(turn: Turn) -> None:
     disabled = reminders.kinds_off(turn.session, turn.owner.id)
-    items = [{"date": as_utc(r.due_at).astimezone(JAKARTA).strftime("%d-%m-%Y"), "label": _label(turn, r.kind),
+    items = [{"date": as_utc(r.due_at).astimezone(JAKARTA).strftime("%d-%m-%Y"), "label": _row_label(turn, r),
               "off": r.kind in disabled} for r in reminders.upcoming(turn.session, turn.owner.id, UPCOMING_SHOWN)]
     turn.say_template("reminders_list", items=items, kinds_off=", ".join(_label(turn, k) for k in sorted(disabled)),
                       stopped=turn.owner.opted_out_at is not None)
@@ -120,6 +133,9 @@ def remind_tomorrow(turn: Turn) -> bool:
     """"ingatkan besok": snooze the last reminder; with an unfinished self-check, remind about it."""
     if turn.owner.consent_at is None or not says(turn, "snooze"):
         return False
+    found = detect_reminder_request(turn.text)
+    if found is not None and found[1]["what"]:
+        return False  # "ingatkan besok jam 10 beli cabai" is a new reminder, not a snooze
     row = reminders.snooze(turn.session, turn.content, turn.owner.id, now=turn.now)
     if row is None:
         check = open_check(turn)
@@ -230,10 +246,13 @@ def detect_reminder_request(text: str) -> tuple[float, dict] | None:
     make = bool(said & words.get("make", frozenset()))
     if not verb and not (noun and make):
         return None
-    question = looks_like_question(text, content) and not verb
+    # "bisa diingatkan kalau izin mau habis?" asks about reminders; "ingatkan besok jam 9?" asks for one.
+    question = looks_like_question(text, content) and not when
     score = 0.6 + (0.2 if what else 0) + (0.15 if when else 0)
     if question:
         score -= 0.3
+    if not when and _conditional(norm, words):
+        score -= 0.35  # "ingatkan kalau ada pelatihan": an event, not a time (the events area tells)
     return round(min(score, 0.95), 2), slots
 
 
@@ -242,18 +261,32 @@ def owner_reminder_request(turn: Turn) -> bool:
     """Until the scored understanding step routes it: a clear reminder request is acted on here.
     A bare "ingatkan besok" is left to `remind_tomorrow`, a bare "matikan pengingat" to the flow."""
     found = detect_reminder_request(turn.text)
-    if found is None or found[0] < 0.8 or found[1]["action"] == "list":
+    if found is None or found[0] < CLEAR or found[1]["action"] == "list":
         return False
     score, slots = found
-    if slots["action"] == "create" and not slots["what"]:
+    if slots["action"] == "create" and not slots["what"] and says(turn, "snooze"):
+        return False  # "ingatkan besok": the reminder just received comes back (remind_tomorrow)
+    if slots["action"] == "cancel" and not slots["what"] and _is_entry_phrase(turn):
         return False
-    if slots["action"] == "cancel" and not slots["what"]:
-        from flows.entry import entry_flow
-
-        if entry_flow(turn) is not None:
-            return False
     handle_reminder_request(turn, slots)
     return True
+
+
+def _is_entry_phrase(turn: Turn) -> bool:
+    """The message is one of the reminders flow's own entry phrases (content/intents.yaml)."""
+    phrases = ((turn.content.data("intents.yaml") or {}).get("flows") or {}).get("reminders") or []
+    return turn.norm in {normalize(str(p), turn.content) for p in phrases}
+
+
+def _conditional(norm: str, words: dict[str, frozenset[str]]) -> bool:
+    """After the request word (and fillers) comes "kalau ...": remind when something happens."""
+    tokens = norm.split()
+    skip = words.get("verbs", frozenset()) | words.get("fillers", frozenset()) | words.get("nouns", frozenset())
+    index = next((i for i, w in enumerate(tokens) if w in words.get("verbs", frozenset())), None)
+    if index is None:
+        return False
+    rest = [w for w in tokens[index + 1:] if w not in skip]
+    return bool(rest) and rest[0] in words.get("conditional", frozenset())
 
 
 def _say_created(turn: Turn, created: owner_reminders.Created, what: str) -> None:
@@ -280,11 +313,12 @@ def handle_reminder_request(turn: Turn, slots: dict) -> None:
     if turn.owner.consent_at is None:
         turn.say("owner_reminders.needs_consent")
         turn.start_flow("registration")
-        turn.data["after_consent"] = {"reminder": dict(slots)}
+        # The understanding step's resume after "setuju" (bot/nlu/act.py) does the request then.
+        turn.data["resume"] = {"name": "reminder", "slots": dict(slots), "text": turn.text}
         return
     action = slots.get("action")
-    if action == "list":
-        turn.start_flow("reminders")
+    if action == "list" or (not slots.get("what") and _is_entry_phrase(turn)):
+        turn.start_flow("reminders")  # "pengingat saya", "matikan pengingat": the list and its choices
         return
     if action == "cancel":
         _cancel(turn, slots.get("what"))
@@ -301,9 +335,7 @@ def handle_reminder_request(turn: Turn, slots: dict) -> None:
         if row is not None:
             _bring_back(turn, row, at)
             return
-    turn.start_flow("reminders")
-    turn.data.update({"what": what, "when": when})
-    turn.goto("ask_what" if not what else "ask_when", remember=False)
+    turn.enter("reminders", "ask_what" if not what else "ask_when", what=what, when=when)
 
 
 def _bring_back(turn: Turn, row, at: datetime) -> None:
@@ -383,8 +415,7 @@ def _cancel(turn: Turn, what: str | None) -> None:
     if not rows:
         turn.say("owner_reminders.nothing_to_cancel")
         return
-    turn.start_flow("reminders")
-    turn.goto("cancel_pick", remember=False)
+    turn.enter("reminders", "cancel_pick")
 
 
 def _kind_named(turn: Turn, words: str) -> str | None:

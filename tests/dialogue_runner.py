@@ -17,6 +17,7 @@ Format (one conversation per file; `dialogues:` may hold several):
       - wait: 1d                    # move the clock (30m, 2h, 1d)
       - owner: "1"
         bot_count: 1                # only count the replies
+      # `includes: [key, {key: ..., vars: ...}]` checks texts joined into one message
       - expect: {owner: {name: Siti Aminah}, case: {topic: asked}}   # see EXPECT
       - mentor: "/ambil 1"          # a message from a mentor's own chat, through the same pipeline
         by: "900000001"             # entry (channel telegram unless `channel:` says otherwise)
@@ -37,6 +38,7 @@ import time_machine
 import yaml
 from sqlalchemy import select
 
+from bot.channels_text import render_numbered
 from bot.clock import utcnow
 from bot.content import Content
 from bot.messages import Inbound, Media, Reply
@@ -144,6 +146,10 @@ def check_reply(conv: Conversation, reply: Reply, spec: dict, where: str) -> Non
     if "key" in spec:
         expected = conv.content.t(spec["key"], spec.get("lang", _owner_lang(conv)), **(spec.get("vars") or {}))
         assert lang_text == expected, f"{where}: expected text of {spec['key']!r}:\n{expected}\ngot:\n{lang_text}"
+    for item in spec.get("includes", []):  # texts said together in one message (the message budget)
+        item = {"key": item} if isinstance(item, str) else item
+        part = conv.content.t(item["key"], item.get("lang", _owner_lang(conv)), **(item.get("vars") or {}))
+        assert part in lang_text, f"{where}: text of {item['key']!r} not in reply:\n{part}\ngot:\n{lang_text}"
     if "text" in spec:
         assert lang_text == spec["text"], f"{where}: expected {spec['text']!r}, got {lang_text!r}"
     contains = spec.get("contains", [])
@@ -166,6 +172,29 @@ def _owner_lang(conv: Conversation) -> str:
         return owner.lang if owner else conv.lang
 
 
+# --- the message budget ---------------------------------------------------------------------------
+# Every reply in every dialogue is checked as a person on a phone would meet it: each message at
+# most about 400 characters, at most 2 messages per reply, and never the same long text twice in
+# a row (the second time a short reminder of what to answer is enough). The median over all
+# dialogues is checked by tests/test_message_budget.py from what is collected here.
+MAX_MESSAGE_CHARS = 400
+MAX_MESSAGES_PER_REPLY = 2
+LONG_TEXT = 250
+SEEN: list[tuple[str, list[str]]] = []  # (where, texts of one reply), in the order sent
+
+
+def check_budget(where: str, replies: list[Reply], previous: list[str]) -> None:
+    texts = [r.text for r in replies]
+    SEEN.append((where, [render_numbered(r) for r in replies]))
+    shown = "\n---\n".join(texts)
+    assert len(texts) <= MAX_MESSAGES_PER_REPLY, f"{where}: {len(texts)} messages in one reply:\n{shown}"
+    for reply in replies:
+        text = render_numbered(reply)  # as WhatsApp shows it: the options written out under the text
+        assert len(text) <= MAX_MESSAGE_CHARS, f"{where}: a message of {len(text)} characters:\n{text}"
+        assert not (len(reply.text) > LONG_TEXT and reply.text in previous), (
+            f"{where}: the same long text twice in a row:\n{reply.text}")
+
+
 def load_dialogues() -> list[tuple[str, dict]]:
     cases = []
     for path in sorted(DIALOGUES.glob("*.yaml")):
@@ -179,6 +208,7 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
     start = datetime.strptime(str(dialogue.get("start", DEFAULT_START)), "%Y-%m-%d %H:%M").replace(tzinfo=JAKARTA)
     conv = Conversation(db=db, content=content, channel=dialogue.get("channel", "whatsapp"),
                         user=str(dialogue.get("user", "+6281100000001")), lang=dialogue.get("lang", "id"))
+    previous: list[str] = []
     with time_machine.travel(start, tick=False) as traveller:
         for kind, spec in (dialogue.get("setup") or {}).items():
             SETUP[kind](conv, spec)
@@ -193,6 +223,9 @@ def run_dialogue(dialogue: dict, db: Database, content: Content) -> None:
                 else:
                     replies = conv.send(str(turn.get("owner", "")), media=turn.get("media") and [turn["media"]],
                                         message_id=turn.get("message_id"))
+                    if replies:
+                        check_budget(where, replies, previous)
+                        previous = [r.text for r in replies]
                 if "bot" in turn:
                     expected = turn["bot"] or []
                     shown = "\n---\n".join(r.text for r in replies)

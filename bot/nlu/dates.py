@@ -199,7 +199,7 @@ class _Parser:
                 end += 1
             return end
         # "minggu depan", "pekan depan", "bulan depan", "next week"
-        if t in ("minggu", "mgg", "pekan", "week") and nxt in NEXT and not self._weekday_before(i):
+        if t in ("minggu", "mgg", "pekan", "week") and nxt in NEXT:
             self._set_day(self.today + timedelta(days=7), i, i + 1)
             return i + 2
         if t in ("next",) and nxt in ("week", "month"):
@@ -209,9 +209,9 @@ class _Parser:
             self._set_day(_add_months(self.today, 1), i, i + 1)
             return i + 2
         # weekdays: "senin", "hari senin", "senin depan", "senin ini"
-        if t in WEEKDAYS and not (t == "minggu" and (nxt in NEXT | LATER | THIS and False)):
-            if t == "minggu" and self.tok(i - 1) is not None and _number(self.tok(i - 1) or ""):
-                return i + 1  # "2 minggu" handled above; a stray count is no weekday
+        if t in WEEKDAYS:
+            if t == "minggu" and _number(self.tok(i - 1) or ""):
+                return i + 1  # "2 minggu" without "lagi" is a count, not Sunday
             wanted = WEEKDAYS[t]
             if self.tok(i - 1) in ("hari", "hr"):
                 self.use(i - 1)
@@ -293,9 +293,6 @@ class _Parser:
             return i + 1
         return i + 1
 
-    def _weekday_before(self, i: int) -> bool:
-        return False
-
     def _set_day(self, day: date, *indexes: int) -> None:
         self.day = day
         self.use(*indexes)
@@ -323,12 +320,12 @@ class _Parser:
                 candidate = self._safe_date(following.year, following.month, day_number)
             self.day = candidate
             return
-        year_given = year is not None
-        year = year or self.today.year
-        candidate = self._safe_date(year, month, day_number)
-        if candidate is not None and candidate < self.today and not year_given:
-            candidate = self._safe_date(year + 1, month, day_number)
-        self.day = candidate
+        if year is not None:
+            self.day = self._safe_date(year, month, day_number)
+            return
+        # The next such date: this year, else a later one ("29 feb" waits for a leap year).
+        self.day = next((d for y in range(self.today.year, self.today.year + 5)
+                         if (d := self._safe_date(y, month, day_number)) is not None and d >= self.today), None)
 
     def _numeric_date(self, token: str) -> bool:
         parts = [int(p) for p in re.split(r"[/-]", token)]
@@ -349,6 +346,10 @@ class _Parser:
             return None
 
     def _set_clock(self, hour: int, minute: int, *indexes: int, part_at: int) -> int:
+        if self.tok(part_at) in ("am", "pm") and 1 <= hour <= 12:  # "at 8 am"
+            self.use(*indexes, part_at)
+            self.clock, self.bare_hour = time(hour % 12 + (12 if self.tok(part_at) == "pm" else 0), minute), False
+            return part_at + 1
         part = _part(self.tok(part_at))
         self.use(*indexes)
         end = max(indexes) + 1
@@ -361,7 +362,7 @@ class _Parser:
         elif self.part:
             hour = _apply_part(hour, self.part)
         else:
-            self.bare_hour = 1 <= hour <= 11 and minute == 0 or 1 <= hour <= 11
+            self.bare_hour = 1 <= hour <= 11  # "jam 7": morning or evening, decided in result()
         self.clock = time(hour, minute)
         return end
 
@@ -377,8 +378,6 @@ class _Parser:
         clock = self.clock
         if clock is None and self.part is not None:
             clock = PART_OF_DAY[self.part]
-        if self.clock is not None and self.part is not None and self.bare_hour is False:
-            clock = time(_apply_part(self.clock.hour, None), self.clock.minute)
         if self.day is None:
             if clock is None:
                 return None

@@ -112,7 +112,7 @@ def test_owner_may_skip_the_comment_and_a_non_answer_keeps_the_question(roster, 
     owner, ticket_id = _taken_case(roster, content)
     mentor_says(roster, content, BUDI, f"/selesai {ticket_id} beres")
     replies = say(roster, content, owner, "apa itu PKP?")
-    assert replies[-1].text == content.t("handoff.rate_ask")  # re-asked after the side question
+    assert replies[-1].text.endswith(content.t("handoff.rate_ask"))  # re-asked after the side question
     assert say(roster, content, owner, "4")[0].text == content.t("handoff.rate_thanks_ask_comment")
     assert say(roster, content, owner, "tidak ada")[0].text == content.t("handoff.rate_done")
     ticket = only_case(roster)

@@ -94,6 +94,10 @@ def test_facts_flagged_verify_carry_last_reviewed_and_ask_your_mentor(db, conten
     conv = registered(db, content, products=["sabun mandi"], has_permits=["nib"])
     conv.send("izin saya")
     text = "\n".join(r.text for r in conv.send("tidak"))
+    for _ in range(3):  # what did not fit in two messages comes with LANJUT, two at a time
+        if content.t("common.more_hint") not in text:
+            break
+        text = text.replace(content.t("common.more_hint"), "") + "\n".join(r.text for r in conv.send("lanjut"))
     # The halal route for cosmetics is uncertain (verify), and so is how long CPKB takes.
     assert text.count("terakhir kami cek 23-11-2026") >= 2 and "Tanyakan ke pendamping" in text
     answer = "\n".join(r.text for r in conv.send("wajib halal kapan"))

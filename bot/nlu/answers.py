@@ -1,0 +1,94 @@
+"""Yes / no / don't know, and the words around an answer, the way owners really answer.
+
+"iya silakan", "boleh deh", "ya udah", "gpp", "nggih" are yes; "gak, cuma dikukus", "ndak",
+"mboten" are no; "tidak tahu", "gak tau", "ga ngerti" are don't know, and never no. The words
+live in content/lexicon.yaml (`answers:`) so staff extend them without touching Python.
+
+How an answer is read (`yes_no`):
+1. a don't-know phrase anywhere in a short answer wins ("wah gak tau ya" is no "gak");
+2. an "it's fine" phrase ("gpp", "tidak apa-apa", "ga masalah") is yes, though it starts with "tidak";
+3. otherwise the first word (or two-word phrase) that is a yes or a no word decides, after
+   fillers ("deh", "dong", "yang", "aja") are set aside; repeated letters are forgiven ("iyaaa").
+A question ("ya tapi biayanya berapa?") still counts when it starts with a yes or no word; a
+question that starts otherwise is no answer.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bot.content import Content, get_content
+from bot.normalize import lexicon, looks_like_question, normalize
+
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+MAX_ANSWER_WORDS = 12  # longer messages are a story or a question, read by the understanding step
+_REPEATS = re.compile(r"(\w)\1+")
+
+
+def squeeze(word: str) -> str:
+    """"iyaaa" -> "iya", "gakkk" -> "gak": owners hold a key down for emphasis."""
+    return _REPEATS.sub(r"\1", word)
+
+
+@lru_cache(maxsize=16)
+def _lists(content: Content) -> dict[str, frozenset[str]]:
+    lex = lexicon(content)
+    raw = dict(lex.get("answers") or {})
+    # The older lists stay valid: staff may have extended them.
+    for name, legacy in ((YES, "yes_words"), (NO, "no_words"), (UNKNOWN, "unknown_words")):
+        raw[name] = list(raw.get(name) or []) + list(lex.get(legacy) or [])
+    out: dict[str, frozenset[str]] = {}
+    for name, words in raw.items():
+        normed = {normalize(str(w), content) for w in words or []}
+        normed |= {" ".join(squeeze(p) for p in w.split()) for w in normed}
+        out[name] = frozenset(w for w in normed if w)
+    return out
+
+
+def words_of(name: str, content: Content | None = None) -> frozenset[str]:
+    return _lists(content or get_content()).get(name, frozenset())
+
+
+def _contains(words: list[str], phrases: frozenset[str]) -> bool:
+    padded = f" {' '.join(words)} "
+    return any(f" {p} " in padded for p in phrases)
+
+
+def meaningful(text: str, content: Content | None = None) -> list[str]:
+    """The answer's words without fillers: "yg cair aja" -> ["cair"]."""
+    content = content or get_content()
+    fillers = words_of("fillers", content)
+    return [w for w in normalize(text, content).split() if w and w not in fillers and squeeze(w) not in fillers]
+
+
+def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True) -> str | None:
+    """"yes", "no", "unknown" (only when `allow_unknown`), or None when the text is no such answer.
+
+    With `allow_unknown` false a don't-know answer is still None, never "no"."""
+    content = content or get_content()
+    lists = _lists(content)
+    norm = normalize(text, content)
+    if not norm:
+        return None
+    words = norm.split()
+    if len(words) > MAX_ANSWER_WORDS:
+        return None
+    squeezed = [normalize(squeeze(w), content) or w for w in words]  # "gakkk" -> "gak" -> "tidak"
+    if _contains(words, lists[UNKNOWN]) or _contains(squeezed, lists[UNKNOWN]):
+        return UNKNOWN if allow_unknown else None
+    if _contains(words, lists["fine"]) or _contains(squeezed, lists["fine"]):
+        return YES
+    fillers = lists.get("fillers", frozenset())
+    kept = [(w, s) for w, s in zip(words, squeezed) if w not in fillers and s not in fillers]
+    for index, (word, short) in enumerate(kept):
+        pair = " ".join(w for w, _ in kept[index:index + 2])
+        for answer in (NO, YES):  # two-word phrases first: "tidak mau", "ya sudah"
+            if pair in lists[answer]:
+                return answer
+        for answer in (YES, NO):
+            if word in lists[answer] or short in lists[answer]:
+                return answer
+        break  # only the first word that counts decides
+    if kept and not looks_like_question(text, content):
+        return None
+    return None
