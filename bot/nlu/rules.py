@@ -111,6 +111,7 @@ FEATURE_PHRASES = (
 )
 # Answers to a message the bot sent on its own since the owner's last turn (`invitation_answer`).
 ANSWER_HOOKS = (
+    "bot.turn:more",                        # LANJUT: the rest of a reply that did not fit in two messages
     "flows.events:answer_invitation",       # DAFTAR / 1 / the button under an event invitation
 )
 
