@@ -5,18 +5,23 @@
 1. Take the owner's lock (PostgreSQL: the owner row FOR UPDATE; SQLite: the database write lock),
    creating the owner on first contact, so an owner's messages are handled one at a time.
 2. Drop a duplicate provider message id (a redelivered webhook) without answering.
-3. Load the conversation state and route the message, in this order:
+3. Load the conversation state and route the message (`route`):
    a. inbound hooks (e.g. a mentor writing from the mentor chat) - see `INBOUND_HOOKS`;
    b. media without text: to the mentor holding the owner's case, else to a step that takes
       photos, else a mentor case (owners who agreed to data storage) or a kind answer;
-   c. global words (MENU, KEMBALI/0, BATAL, BANTUAN, BAHASA, DATA SAYA, HAPUS DATA, BERHENTI, MULAI);
-   d. the answer to a short question a global word asked (which language? really delete?);
-   e. an open human handoff: while a mentor has taken the owner's case, the bot stays quiet;
-   e2. an answer to a message the bot sent on its own after the owner's last turn (an event
-      invitation: DAFTAR / 1), which is what the owner is answering, not the flow's older question;
-   f. the active flow's step;
-   g. free-text understanding (greetings, flow entry phrases, the FAQ...), keeping the flow's place;
-   h. a new owner who has not answered the consent question starts registration;
+   c-g. ONE understanding step (bot/nlu/): every interpretation is scored on one scale and the
+      best acted on. The table with each interpretation's priority, score and handler is
+      bot/nlu/rules.py; in order of score: global words (MENU, KEMBALI/0, BATAL, BANTUAN, BAHASA,
+      DATA SAYA, HAPUS DATA, MULAI) 1.00 -> a request to stop messaging, any wording 0.97 -> the
+      answer to a short question a global word or a clarification asked 0.95 -> an open human
+      handoff (the mentor has the owner) 0.94 -> an answer to what the bot sent on its own (an
+      event invitation) 0.93 -> a clear question over a step that takes free text 0.92 -> the
+      active flow's step 0.90 -> exact feature phrases 0.89 -> the free-text interpretations
+      (FAQ, product question, permit report, reminder, flows, thanks, greetings, out of scope),
+      taken when clear, with one clarifying question when two are close. An owner without
+      consent gets answers at once (plus one line inviting DAFTAR); a request that stores data is
+      acknowledged, consent is asked, and the request resumes after "setuju";
+   h. a new owner whose message means nothing known starts registration;
    i. the fallback: say so kindly and re-ask; the second miss in a row opens a mentor case.
 4. Save the new state, the message log (both directions) and the outgoing messages (the outbox),
    then commit, and return the replies.
@@ -32,7 +37,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, joinedload
 
 from bot import cases
-from bot import globals as global_words
 from bot import metrics
 from bot.cases import open_case
 from bot.clock import utcnow
@@ -41,7 +45,7 @@ from bot.erasure import erase_owner
 from bot.content import Content, get_content
 from bot.messages import Inbound, Reply
 from bot.turn import Turn
-from bot.understanding import ANSWER_HOOKS, understand
+from bot.nlu.understand import act, understand
 from flows import NOT_UNDERSTOOD, get_flow
 from storage.db import Database, get_database
 from storage.models import ConversationState, MessageLog, OutboxMessage, Owner
@@ -176,52 +180,18 @@ def route(turn: Turn) -> None:
         turn.say("common.empty_message")
         return
 
-    # c. global words
-    word = global_words.match_global(turn)
-    if word is not None:
-        state.interrupt = None
-        state.misses = 0
-        global_words.HANDLERS[word](turn)
+    # c-g. one understanding step: every interpretation scored, the best acted on (bot/nlu/rules.py)
+    understanding = understand(turn)
+    if act(turn, understanding):
         return
 
-    # d. a pending short question over the flow
-    if state.interrupt:
-        handler = global_words.INTERRUPTS.get(state.interrupt)
-        state.interrupt = None
-        if handler is not None and handler(turn):
-            return
-
-    # e. an open human handoff
-    if any(hook(turn) for hook in RELAY_HOOKS):
-        return
-
-    # e2. an answer to what the bot sent on its own since the owner's last turn
-    if any(hook(turn) for hook in ANSWER_HOOKS):
-        state.misses = 0
-        return
-
-    # f. the active flow's step
-    if step is not None:
-        if _run_step(turn, step):
-            return
-
-    # g. free-text understanding, keeping the place in the flow
-    place = (state.flow, state.step)
-    if understand(turn):
-        state.misses = 0
-        # A side question was answered and the owner is still where they were: ask again.
-        if step is not None and flow.name != "menu" and (state.flow, state.step) == place:
-            turn.say("common.back_to_question")
-            turn.reprompt()
-        return
-
-    # h. first contact
+    # h. first contact: a new owner's message that means nothing we know starts registration
     if turn.owner.consent_at is None and turn.owner.consent_declined_at is None and step is None:
         turn.start_flow("registration")
         return
 
     # i. fallback
-    _fallback(turn, step is not None)
+    _fallback(turn, step is not None, question=understanding.reading.act == "question")
 
 
 def _run_step(turn: Turn, step) -> bool:
@@ -245,7 +215,7 @@ def _answer_media(turn: Turn) -> None:
         turn.reprompt()
 
 
-def _fallback(turn: Turn, in_flow: bool) -> None:
+def _fallback(turn: Turn, in_flow: bool, question: bool = False) -> None:
     state = turn.state
     state.misses = (state.misses or 0) + 1
     if state.misses >= MISSES_BEFORE_MENTOR and turn.owner.consent_at is not None:
@@ -255,7 +225,7 @@ def _fallback(turn: Turn, in_flow: bool) -> None:
                   content=turn.content)
         turn.say("common.misunderstood_twice")
         return
-    turn.say("common.question_unknown" if turn.looks_like_question() else "common.not_understood")
+    turn.say("common.question_unknown" if question or turn.looks_like_question() else "common.not_understood")
     if in_flow:
         turn.reprompt()
     else:

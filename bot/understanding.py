@@ -1,49 +1,23 @@
-"""Free-text understanding: what the owner's words mean when they are no answer to a step.
+"""Free-text understanding lives in bot/nlu/ (the routing table: bot/nlu/rules.py).
 
-Recognizers are tried in order of `priority` (lower first). Each gets the Turn and returns True
-when it handled the message (said something, maybe started a flow). Feature modules register
-their own with `@recognizer(priority)`: flow entry phrases (foundation), the FAQ (legality), ...
+This module keeps the names areas imported before the table existed. `recognizer` and
+`answer_hook` no longer register anything: the table lists each area's functions by name
+(bot/nlu/rules.py FEATURE_PHRASES, ANSWER_HOOKS), so nothing depends on import order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-if TYPE_CHECKING:
-    from bot.turn import Turn
+from bot.nlu.understand import act, interpret, understand
 
-
-@dataclass(frozen=True)
-class Recognizer:
-    priority: int
-    name: str
-    func: Callable[["Turn"], bool]
+__all__ = ["act", "answer_hook", "interpret", "recognizer", "understand"]
 
 
-RECOGNIZERS: list[Recognizer] = []
+def recognizer(priority: int, name: str | None = None) -> Callable:
+    """Deprecated no-op: list the function in bot/nlu/rules.py instead."""
+    return lambda func: func
 
 
-def recognizer(priority: int, name: str | None = None):
-    def register(func: Callable[["Turn"], bool]) -> Callable[["Turn"], bool]:
-        RECOGNIZERS.append(Recognizer(priority, name or func.__name__, func))
-        RECOGNIZERS.sort(key=lambda r: r.priority)
-        return func
-
-    return register
-
-
-# Step e2 of the pipeline: answers to a message the bot sent on its own (an event invitation)
-# after the owner's last turn, tried before the active flow's step. Each returns True when it
-# took the message. Register with `@answer_hook`.
-ANSWER_HOOKS: list[Callable[["Turn"], bool]] = []
-
-
-def answer_hook(func: Callable[["Turn"], bool]) -> Callable[["Turn"], bool]:
-    ANSWER_HOOKS.append(func)
+def answer_hook(func: Callable) -> Callable:
+    """Deprecated no-op: list the function in bot/nlu/rules.py ANSWER_HOOKS instead."""
     return func
-
-
-def understand(turn: "Turn") -> bool:
-    import flows  # noqa: F401  (flow modules register their recognizers on import)
-
-    return any(r.func(turn) for r in RECOGNIZERS)

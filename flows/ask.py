@@ -1,7 +1,7 @@
 """Short legality questions, answered from content: "izin keripik apa?", "berapa lama pirt berlaku".
 
 Purpose: give a direct answer to a free-text question, also to an owner who has not registered.
-Two recognizers run when a message is no answer to the current step:
+The understanding step (bot/nlu/rules.py) calls these when it reads a message as:
   - a product question ("izin keripik apa?", "sambel botol perlu izin apa"): the product's route
     from content/legality/products.yaml; when one yes/no decides it, both answers are given
     ("bila dibuat di rumah dengan alat sederhana: P-IRT; bila dengan mesin pabrik: BPOM MD");
@@ -25,7 +25,6 @@ from bot.legality import classify, faq, pathway
 from bot.legality.rules import lang_text
 from bot.normalize import normalize
 from bot.turn import Turn
-from bot.understanding import recognizer
 from flows import legality
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 
@@ -80,6 +79,11 @@ def handle_choice(turn: Turn) -> bool:
 global_words.INTERRUPTS["faq_choose"] = handle_choice
 
 
+def _offer_mentor(turn: Turn) -> None:
+    """A mentor offer in words: a one-option menu is no choice."""
+    turn.say("nlu.mentor_offer" if turn.owner.consent_at is not None else "nlu.mentor_offer_new")
+
+
 def ask_which(turn: Turn, candidates: list[faq.Topic]) -> None:
     """Offer the close topics and a mentor; with no topics, just the mentor."""
     turn.data[CHOICES_KEY] = [t.key for t in candidates]
@@ -91,19 +95,27 @@ def answer_question(turn: Turn, in_flow: bool) -> bool:
     """Product question first, then the FAQ. True when something was said."""
     if product_question(turn, in_flow):
         return True
+    return faq_or_unknown(turn, in_flow, product_expected=True)
+
+
+def faq_or_unknown(turn: Turn, in_flow: bool, product_expected: bool) -> bool:
+    """The FAQ answer; else, for a permit question about a product we do not know, say so."""
     matcher = faq.matcher(turn.content)
     result = matcher.match(turn.text)
     if result.status == "answer":
         answer_topic(turn, result.best)
         return True
-    unknown = unknown_product_words(turn, matcher)
+    if result.status == "choose" and len(result.candidates) == 1 and result.score >= matcher.ask_floor + 10:
+        answer_topic(turn, result.candidates[0][0])
+        return True
+    unknown = unknown_product_words(turn, matcher) if product_expected else ""
     if unknown:
         # "izin sepatu apa?": a product the rules do not know. Say so; never guess.
         turn.say("legality.product_unknown", product=unknown)
         if not in_flow:
-            ask_which(turn, [])
+            _offer_mentor(turn)
         return True
-    if result.status == "choose" and not in_flow:
+    if result.status == "choose" and not in_flow and len(result.candidates) >= 2:
         ask_which(turn, [t for t, _ in result.candidates])
         return True
     return False
@@ -117,7 +129,12 @@ def unknown_product_words(turn: Turn, matcher: faq.FaqMatcher) -> str:
     known = set(matcher.vocabulary) | matcher.fillers | matcher.signals
     known |= {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}
     known |= {"untuk", "produk", "jual", "jualan", "usaha", "buat", "dagang", "bikin", "yang", "dan", "atau"}
-    leftover = [w for w in words if w not in known and not w.isdigit() and len(w) >= 3]
+    from bot.nlu.reading import strip_suffix, vocabulary
+
+    vocab = vocabulary(turn.content)
+    known |= vocab.known  # ordinary words ("harganya", "kapan") are no product name
+    leftover = [w for w in words if w not in known and strip_suffix(w, vocab) not in known
+                and not w.isdigit() and len(w) >= 3]
     return " ".join(leftover[:4]) if 0 < len(leftover) <= 4 else ""
 
 
@@ -136,7 +153,7 @@ def product_question(turn: Turn, in_flow: bool) -> bool:
         legality.send(turn, turn.t("legality.product_outside", product=name,
                                    reason=legality.reason_text(turn, decision.reason)))
         if not in_flow:
-            ask_which(turn, [])
+            _offer_mentor(turn)
         return True
     if decision.route is not None:
         # The permit route is known; halal is explained when the owner records the pathway.
@@ -179,12 +196,6 @@ def _say_quick_route(turn: Turn, name: str, decision: classify.Decision) -> None
     turn.say("legality.see_pathway_hint" if turn.owner.consent_at is not None else "legality.save_hint")
 
 
-@recognizer(30)
-def legality_question(turn: Turn) -> bool:
-    in_flow = bool(turn.state.flow and turn.state.flow != "menu")
-    return answer_question(turn, in_flow)
-
-
 # --- the "Tanya soal izin" menu item ---------------------------------------------------------------
 def start(turn: Turn) -> None:
     turn.goto("question", remember=False)
@@ -201,7 +212,7 @@ def handle_question(turn: Turn):
     if answer_question(turn, in_flow=False):
         return None
     turn.say("legality.faq_none")
-    ask_which(turn, [])
+    _offer_mentor(turn)
     return None
 
 

@@ -32,7 +32,6 @@ from bot.content import Content, content_check
 from bot.globals import CANCEL_HOOKS
 from bot.normalize import normalize
 from bot.turn import Turn
-from bot.understanding import answer_hook, recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from storage.models import MessageLog, OutboxMessage, Owner
 from storage.models.events import Broadcast, BroadcastRecipient, EventRegistration, TrainingEvent
@@ -150,7 +149,7 @@ def _rsvp(turn: Turn, invitation: Invitation) -> None:
         turn.say("events.closed", **variables)
 
 
-@answer_hook
+# Listed in bot/nlu/rules.py ANSWER_HOOKS.
 def answer_invitation(turn: Turn) -> bool:
     """DAFTAR / 1 / the button, when the invitation is what the owner is answering."""
     says_word, picks_one = _says_register(turn), _picks_first_option(turn)
@@ -171,7 +170,8 @@ def answer_invitation(turn: Turn) -> bool:
     return True
 
 
-@recognizer(15)  # before the flow entry phrases (20), where DAFTAR means the program registration
+# Listed in bot/nlu/rules.py FEATURE_PHRASES: before the free-text interpretations, where DAFTAR
+# means the program registration.
 def rsvp_word(turn: Turn) -> bool:
     """DAFTAR typed in the middle of another flow, no answer to its step, with an open invitation."""
     if turn.flow_name in (None, "menu") or not _says_register(turn):

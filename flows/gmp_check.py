@@ -43,7 +43,6 @@ from bot.choices import Option
 from bot.clock import JAKARTA, as_utc
 from bot.normalize import normalize
 from bot.turn import Turn
-from bot.understanding import recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from storage.models.gmp import GmpAnswer, GmpCheck, GmpEvidence
 
@@ -495,7 +494,7 @@ def last_check_context(session, owner) -> dict:
 
 
 # --- free text outside the flow -----------------------------------------------------------------
-@recognizer(15)
+# Listed in bot/nlu/rules.py FEATURE_PHRASES.
 def show_last_findings(turn: Turn) -> bool:
     """"hasil cek" / "semua temuan" outside the check: the full list of the last finished check."""
     if turn.state.flow == "gmp_check" or turn.owner.consent_at is None or not says(turn, "full_list"):

@@ -40,7 +40,6 @@ from bot.legality import rules as legality_rules
 from bot.legality.rules import lang_text
 from bot.normalize import normalize, word_set
 from bot.turn import Turn
-from bot.understanding import recognizer
 from flows.labels import pointer as label_pointer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 from storage.models.legality import OWNER_SLOT, LegalityProduct, PathwayStep
@@ -860,7 +859,7 @@ FLOW = Flow(
 
 # --- free text: "sudah dapat NIB ...", "pirt saya ditolak", "sedang urus pkp" ---------------------
 
-@recognizer(15)
+# The `permit_report` row of bot/nlu/rules.py calls this.
 def permit_progress(turn: Turn) -> bool:
     """Progress reports typed anywhere. A number or a report word plus a permit name is needed."""
     rejected = _has_phrase(turn, REJECT_WORDS)

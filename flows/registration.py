@@ -137,6 +137,12 @@ def handle_consent(turn: Turn):
     if answer:
         turn.owner.consent_at = turn.now
         turn.owner.consent_declined_at = None
+        pending = turn.data.pop("resume", None)
+        if pending:  # the request that was waiting for consent ("cek dapur"): do it now
+            from bot.nlu.act import resume
+
+            resume(turn, pending)
+            return None
         _advance(turn, remember=False)  # KEMBALI never leads back to the consent question
     else:
         turn.owner.consent_declined_at = turn.now

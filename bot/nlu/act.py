@@ -1,0 +1,250 @@
+"""What each interpretation of the routing table does (bot/nlu/rules.py). Each handler gets the Turn
+and the Candidate (score and slots) and returns True when it took the message, False to decline.
+Every word said comes from content (texts `nlu.*` and the areas' own keys)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable
+
+from bot import globals as global_words
+from bot.normalize import normalize
+
+if TYPE_CHECKING:
+    from bot.nlu.understand import Candidate
+    from bot.turn import Turn
+
+MONEY_WORDS = frozenset({"modal", "pinjam", "pinjaman", "pinjem", "kredit", "kur", "hibah", "bansos", "dana", "bunga",
+                         "pinjol", "utang", "hutang", "cicilan", "bank", "loan"})
+
+
+def is_new(turn: "Turn") -> bool:
+    """An owner who has not agreed to data storage (new, or declined earlier)."""
+    return turn.owner.consent_at is None
+
+
+@contextmanager
+def with_text(turn: "Turn", text: str):
+    """Run a handler on an earlier message (a clarification pick, a request resumed after consent)."""
+    saved = turn.text, turn.norm
+    turn.text, turn.norm = text, normalize(text, turn.content)
+    try:
+        yield
+    finally:
+        turn.text, turn.norm = saved
+
+
+# --- where the owner is: a pending short question, a handoff, an invitation, the flow's step -----
+def pending_question(turn: "Turn", candidate: "Candidate") -> bool:
+    """The answer to a short question over the flow (which language? really delete? which one?)."""
+    from bot.nlu import clarify
+
+    state = turn.state
+    name, state.interrupt = state.interrupt, None
+    if name == clarify.INTERRUPT:
+        return clarify.handle_pick(turn)
+    if name == INVITE_INTERRUPT:
+        return _registration_invite(turn)
+    handler = global_words.INTERRUPTS.get(name or "")
+    return bool(handler is not None and handler(turn))
+
+
+def handoff(turn: "Turn", candidate: "Candidate") -> bool:
+    from bot.pipeline import RELAY_HOOKS
+
+    return any(hook(turn) for hook in RELAY_HOOKS)
+
+
+def _functions(paths) -> list[Callable]:
+    import importlib
+
+    found = []
+    for path in paths:
+        module, name = path.split(":")
+        func = getattr(importlib.import_module(module), name, None)
+        if func is not None:
+            found.append(func)
+    return found
+
+
+def invitation_answer(turn: "Turn", candidate: "Candidate") -> bool:
+    from bot.nlu.rules import ANSWER_HOOKS
+
+    return any(hook(turn) for hook in _functions(ANSWER_HOOKS))
+
+
+def flow_step(turn: "Turn", candidate: "Candidate") -> bool:
+    from flows import NOT_UNDERSTOOD, get_flow
+
+    flow = get_flow(turn.state.flow)
+    step = flow.steps.get(turn.state.step) if flow and turn.state.step else None
+    return step is not None and step.handle(turn) is not NOT_UNDERSTOOD
+
+
+def feature_phrases(turn: "Turn", candidate: "Candidate") -> bool:
+    """Exact phrases an area owns where they are ("hasil cek", DAFTAR with an open invitation,
+    "ingatkan besok"): each function returns True when it took the message."""
+    from bot.nlu.rules import FEATURE_PHRASES
+
+    return any(func(turn) for func in _functions(FEATURE_PHRASES))
+
+
+INVITE_INTERRUPT = "nlu_invite"
+
+
+def _registration_invite(turn: "Turn") -> bool:
+    """After a new owner's question was answered with "Ketik DAFTAR": "ya", "boleh", "mau" start it."""
+    if turn.yes_no() is True:
+        turn.start_flow("registration")
+        return True
+    return False
+
+
+# --- fixed-score rows --------------------------------------------------------------------------
+def global_word(turn: "Turn", candidate: "Candidate") -> bool:
+    turn.state.interrupt = None
+    global_words.HANDLERS[candidate.slots["word"]](turn)
+    return True
+
+
+def global_handler(word: str) -> Callable[["Turn", "Candidate"], bool]:
+    def handle(turn: "Turn", candidate: "Candidate") -> bool:
+        turn.state.interrupt = None
+        global_words.HANDLERS[word](turn)
+        return True
+
+    handle.__name__ = f"global_{word}"
+    return handle
+
+
+def opt_out(turn: "Turn", candidate: "Candidate") -> bool:
+    turn.state.interrupt = None
+    global_words.stop(turn)
+    return True
+
+
+def label_check(turn: "Turn", candidate: "Candidate") -> bool:
+    from bot.nlu.scoring import _label_hooks
+
+    hooks = _label_hooks()
+    if hooks is None:
+        return False
+    return hooks[1](turn, candidate.slots) is not False
+
+
+# --- free-text rows ----------------------------------------------------------------------------
+def reminder(turn: "Turn", candidate: "Candidate") -> bool:
+    from bot.nlu.scoring import reminder_hooks
+
+    hooks = reminder_hooks()
+    if hooks is not None:
+        hooks[1](turn, candidate.slots)
+        return True
+    turn.start_flow("reminders")
+    return True
+
+
+def permit_report(turn: "Turn", candidate: "Candidate") -> bool:
+    from flows import legality
+
+    return bool(legality.permit_progress(turn))
+
+
+def product_question(turn: "Turn", candidate: "Candidate") -> bool:
+    from flows import ask
+
+    in_flow = bool(turn.state.flow and turn.state.flow != "menu")
+    if ask.product_question(turn, in_flow):
+        return True
+    return ask.faq_or_unknown(turn, in_flow, product_expected=True)
+
+
+def faq(turn: "Turn", candidate: "Candidate") -> bool:
+    from bot.legality import faq as faq_topics
+    from bot.nlu.reading import read_text
+    from bot.nlu.scoring import faq_topic, unknown_product
+    from flows import ask
+
+    reading = read_text(turn.text, turn.content)
+    status, topics = faq_topic(reading, turn.content)
+    if status == "answer":
+        topic = faq_topics.topic_by_key(turn.content, topics[0])
+        if topic is not None:
+            ask.answer_topic(turn, topic)
+            return True
+    in_flow = bool(turn.state.flow and turn.state.flow != "menu")
+    return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading))
+
+
+def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:
+    def handle(turn: "Turn", candidate: "Candidate") -> bool:
+        turn.start_flow(name)
+        return True
+
+    handle.__name__ = f"start_{name}"
+    return handle
+
+
+def thanks(turn: "Turn", candidate: "Candidate") -> bool:
+    turn.say("nlu.thanks")
+    if turn.flow_name and turn.flow_name != "menu":
+        return True  # the understanding step asks the flow's question again
+    if is_new(turn):
+        turn.say("nlu.first_contact.invite")
+    return True
+
+
+def greeting(turn: "Turn", candidate: "Candidate") -> bool:
+    if is_new(turn) and turn.owner.consent_declined_at is None:
+        turn.start_flow("registration")
+    elif turn.state.flow and turn.state.flow != "menu":
+        return True  # a greeting mid-flow: the flow's question is asked again
+    else:
+        turn.show_menu()
+    return True
+
+
+PERMIT_WORDS = frozenset({"izin", "perlu", "butuh", "wajib", "harus", "pirt", "bpom", "halal", "md"})
+
+
+def out_of_scope(turn: "Turn", candidate: "Candidate") -> bool:
+    unknown = candidate.slots.get("unknown")
+    if unknown and set(turn.norm.split()) & PERMIT_WORDS:
+        # "izin sepatu apa?": a product the rules do not know. Say so; never guess.
+        turn.say("legality.product_unknown", product=unknown)
+        turn.say("nlu.mentor_offer" if not is_new(turn) else "nlu.mentor_offer_new")
+        return True
+    turn.say("nlu.out_of_scope.money" if set(turn.norm.split()) & MONEY_WORDS else "nlu.out_of_scope.general")
+    if turn.state.step:
+        return True  # mid-flow: one kind line, then the flow's question again
+    turn.say("nlu.out_of_scope.mentor" if not is_new(turn) else "nlu.out_of_scope.what_i_do")
+    return True
+
+
+# --- consent first: acknowledge the request, ask consent, resume after "setuju" ---------------
+RESUME_KEY = "resume"
+
+
+def ask_consent_then(turn: "Turn", candidate: "Candidate") -> None:
+    """ "Baik, saya bantu cek dapur. Sebelumnya..." and the consent question; the request is kept in
+    the registration flow's data and resumed by `resume()` from the consent step."""
+    turn.say(f"nlu.first_contact.ack.{candidate.name}")
+    turn.end_flow()
+    turn.state.flow = "registration"
+    turn.data[RESUME_KEY] = {"name": candidate.name, "slots": candidate.slots, "text": turn.text}
+    turn.goto("consent", remember=False)
+
+
+def resume(turn: "Turn", pending: dict) -> None:
+    """Called by the registration consent step after "setuju": do what the owner asked for."""
+    from bot.nlu.rules import RULES_BY_NAME
+    from bot.nlu.understand import Candidate
+
+    rule = RULES_BY_NAME.get(pending.get("name", ""))
+    turn.end_flow()
+    if rule is None:
+        turn.show_menu()
+        return
+    with with_text(turn, pending.get("text") or ""):
+        taken = rule.handle(turn, Candidate(rule, 1.0, dict(pending.get("slots") or {})))
+    if not taken:
+        turn.show_menu()

@@ -1,0 +1,310 @@
+"""Score functions of the routing table (bot/nlu/rules.py). Pure: a Reading and a Context in, a
+(score, slots) pair or None out; no database, so `umkm-bot nlu eval` and the bench run them as is."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from rapidfuzz import fuzz
+
+from bot.content import Content
+from bot.nlu.reading import Reading
+from bot.normalize import normalize
+
+Scored = "tuple[float, dict] | None"
+
+
+@dataclass
+class Context:
+    """Where the owner is, as far as scoring needs to know. `turn` is None in the offline eval."""
+
+    content: Content
+    flow: str | None = None
+    step: str | None = None
+    consent: bool = False
+    opted_out: bool = False
+    turn: Any = None
+
+
+# --- global words: exact (and near-exact) phrases of content/intents.yaml -------------------------
+GLOBAL_FUZZY_MIN_LEN = 5
+GLOBAL_FUZZY_CUTOFF = 87
+
+
+@lru_cache(maxsize=8)
+def _global_table(content: Content) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for word, phrases in (content.data("intents.yaml").get("global") or {}).items():
+        for phrase in phrases:
+            table.setdefault(normalize(str(phrase), content), word)
+    return table
+
+
+def global_word_score(reading: Reading, ctx: Context) -> Scored:
+    norm = reading.norm
+    if not norm or len(norm) > 40:
+        return None
+    table = _global_table(ctx.content)
+    word = table.get(norm)
+    if word is None and len(norm) >= GLOBAL_FUZZY_MIN_LEN:
+        best = max(((fuzz.ratio(norm, p), w) for p, w in table.items() if len(p) >= GLOBAL_FUZZY_MIN_LEN),
+                   default=(0, None))
+        word = best[1] if best[0] >= GLOBAL_FUZZY_CUTOFF else None
+    if word is None:
+        return None
+    if word == "start" and not ctx.opted_out and ctx.flow not in (None, "menu"):
+        return None  # "mulai" inside a flow is an answer there; MULAI only matters to opted-out owners
+    return 1.0, {"word": word}
+
+
+# --- opt-out: every wording that asks us to stop messaging ----------------------------------------
+@dataclass(frozen=True)
+class _OptOut:
+    alone: frozenset[str]
+    stop_verbs: frozenset[str]
+    negators: tuple[tuple[str, ...], ...]
+    send_words: frozenset[str]
+    reminder_words: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...]
+
+
+@lru_cache(maxsize=8)
+def _opt_out_words(content: Content) -> _OptOut:
+    data = (content.data("nlu/settings.yaml") or {}).get("opt_out") or {}
+
+    def words(key: str) -> frozenset[str]:
+        return frozenset(w for item in data.get(key) or [] for w in normalize(str(item), content).split())
+
+    def phrase_list(key: str) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(normalize(str(p), content).split()) for p in data.get(key) or [])
+
+    return _OptOut(words("alone"), words("stop_verbs"), phrase_list("negators"), words("send_words"),
+                   words("reminder_words"), phrase_list("phrases"))
+
+
+def opt_out_score(reading: Reading, ctx: Context) -> Scored:
+    """A stop verb, or a negation before a messaging word, and no reminder as the object.
+
+    "jangan kirim pesan lagi", "gak usah hubungi saya", "stop kirim", "unsub" -> stop;
+    "jangan kirim pengingat cek dapur lagi" -> not here: that cancels one reminder."""
+    words = reading.words
+    if not words:
+        return None
+    w = _opt_out_words(ctx.content)
+    if any(word in w.reminder_words for word in words):
+        return None
+    padded = f" {' '.join(words)} "
+    found = any(f" {' '.join(phrase)} " in padded for phrase in w.phrases)
+    messaging = any(x in w.send_words for x in words)
+    for i, word in enumerate(words):
+        if (word in w.alone and len(words) <= 2) or (word in w.stop_verbs and messaging):
+            found = True
+        for negator in w.negators:
+            if word == negator[0] and _at(words, i, negator) and any(x in w.send_words for x in words[i + len(negator):i + len(negator) + 4]):
+                found = True
+    if not found:
+        # Wordings the lists miss, when the classifier is sure and the sentence is negative.
+        probability = (reading.scores or {}).get("stop", 0.0)
+        if probability >= 0.6 and (reading.negated or messaging):
+            return 0.8 * probability, {"negated": reading.negated}
+        return None
+    return 0.97, {"negated": reading.negated}
+
+
+def _at(words: list[str], i: int, phrase: tuple[str, ...]) -> bool:
+    return tuple(words[i:i + len(phrase)]) == phrase
+
+
+# --- the labels area's photo-of-a-label entry (a hook into flows/labels.py when it exists) --------
+LABEL_MODULE = "flows.labels"
+
+
+@lru_cache(maxsize=1)
+def _label_hooks() -> tuple[Callable, Callable] | None:
+    if importlib.util.find_spec(LABEL_MODULE) is None:
+        return None
+    module = importlib.import_module(LABEL_MODULE)
+    detect, handle = getattr(module, "detect_label_request", None), getattr(module, "handle_label_request", None)
+    return (detect, handle) if detect and handle else None
+
+
+def label_hook_score(reading: Reading, ctx: Context) -> Scored:
+    hooks = _label_hooks()
+    if hooks is None:
+        return None
+    found = hooks[0](reading)
+    if not found:
+        return None
+    score, slots = found
+    return min(float(score), 0.89), dict(slots)
+
+
+# --- free-text interpretations: the classifier, adjusted by the slots found -----------------------
+def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
+    def score(reading: Reading, ctx: Context) -> Scored:
+        return reading.scores.get(label, 0.0), {}
+
+    score.__name__ = f"classifier_{label}"
+    return score
+
+
+CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "periksa", "diperiksa", "nilai", "dinilai", "mulai", "lanjut",
+                         "lanjutkan", "lanjutin", "uji", "check", "hasil", "checklist", "penilaian"})
+
+
+def check_score(reading: Reading, ctx: Context) -> Scored:
+    """The self-check is a request ("cek cpotb saya"); "cpotb itu apa" asks what the word means."""
+    probability = reading.scores.get("gmp_check", 0.0)
+    if reading.act == "question" and not reading.word_set & CHECK_VERBS:
+        probability *= 0.4
+    return probability, {}
+
+
+REMINDER_MODULE = "flows.reminders"
+
+
+@lru_cache(maxsize=1)
+def reminder_hooks() -> tuple[Callable, Callable] | None:
+    """The reminders area's contract: detect_reminder_request(text) and handle_reminder_request."""
+    module = importlib.import_module(REMINDER_MODULE)
+    detect = getattr(module, "detect_reminder_request", None)
+    handle = getattr(module, "handle_reminder_request", None)
+    return (detect, handle) if detect and handle else None
+
+
+def reminder_action(reading: Reading) -> str:
+    words = reading.word_set
+    if words & {"hapus", "batal", "batalkan", "batalin", "matikan", "matiin", "stop", "berhenti", "hentikan",
+                "dimatikan", "cancel", "delete"} or (reading.negated and not words & {"lupa"}):
+        return "cancel"
+    if words & REMINDER_CREATE or any(w.isdigit() for w in words):
+        return "create"
+    return "list"  # "pengingat saya", "reminder apa aja"
+
+
+REMINDER_CREATE = frozenset({"ingatkan", "ingetin", "ingatin", "kabari", "kabarin", "pasang", "buat", "buatkan", "set",
+                             "jadwalkan", "elingke", "elingno", "remind", "alarm", "besok", "lusa", "minggu", "jam",
+                             "tanggal", "nanti", "senin", "selasa", "rabu", "kamis", "jumat", "sabtu"})
+REMINDER_WORDS = frozenset({"ingatkan", "ingetin", "ingatin", "ingat", "diingatkan", "diingetin", "pengingat", "reminder",
+                            "remind", "kabari", "kabarin", "elingke", "elingno", "ingetkeun", "alarm", "jadwalkan"})
+
+
+def reminder_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("reminder", 0.0)
+    if not reading.word_set & REMINDER_WORDS:
+        probability *= 0.3  # "besok" alone is no reminder request
+    slots = {"action": reminder_action(reading)}
+    hooks = reminder_hooks()
+    if hooks is not None:
+        found = hooks[0](reading.text)
+        if found:
+            score, detected = found
+            slots.update(detected or {})
+            probability = max(probability, min(float(score), 0.88))
+    return probability, slots
+
+
+def report_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("permit_report", 0.0)
+    if "permit" not in reading.slots:
+        probability *= 0.4
+    if reading.act == "question" and "number" not in reading.slots:
+        probability *= 0.5  # "kalau notifikasi sudah terbit, berlaku sampai kapan" asks, not reports
+        if reading.words and reading.words[0] in CONDITIONAL:
+            probability *= 0.5  # "kalau ... sudah ...": a hypothetical, not news
+    if reading.act == "report":
+        probability += 0.4 * reading.scores.get("faq", 0.0)  # "lagi ngurus sertifikat halal" tells
+    slots = {k: reading.slots[k] for k in ("permit", "number") if k in reading.slots}
+    return probability, slots
+
+
+PERMIT_QUESTION_WORDS = frozenset({"izin", "perlu", "butuh", "wajib", "harus", "kudu", "pirt", "bpom", "md", "izinnya"})
+CONDITIONAL = frozenset({"kalau", "jika", "bila", "apabila", "seandainya", "misal", "misalnya", "if", "nek", "lamun"})
+LABEL_WORDS = frozenset({"label", "kemasan", "etiket", "kemasannya", "labelnya"})
+
+
+def product_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("product_question", 0.0)
+    if "product" not in reading.slots:
+        probability *= 0.5  # no product we know ("izin sepatu apa" is out of scope, said kindly)
+    if reading.word_set & LABEL_WORDS:
+        probability *= 0.3  # "apa yang harus ada di label sambal saya" asks about the label
+    elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
+        probability += 0.4 * reading.scores.get("faq", 0.0)  # "madu klanceng perlu izin bpom?"
+    slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
+    return probability, slots
+
+
+def faq_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("faq", 0.0)
+    product = reading.scores.get("product_question", 0.0)
+    if reading.word_set & LABEL_WORDS:
+        probability += 0.7 * product
+    elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
+        probability *= 0.6
+    if reading.act == "question" and "number" not in reading.slots:
+        probability += 0.5 * reading.scores.get("permit_report", 0.0)
+    if reading.act == "question" and not reading.word_set & CHECK_VERBS:
+        probability += 0.6 * reading.scores.get("gmp_check", 0.0)
+    if reading.act == "report":
+        probability *= 0.6
+    if unknown_product(reading):
+        probability *= 0.5
+    return probability, {}
+
+
+def unknown_product(reading: Reading) -> bool:
+    """A permit question about something that is no product we know ("jual sepatu perlu izin apa")."""
+    if "product" in reading.slots or "permit" in reading.slots or not reading.unknown:
+        return False
+    words, unknown = reading.words, set(reading.unknown)
+    return any(w in unknown and ((i > 0 and words[i - 1] in PRODUCT_BEFORE)
+                                 or (i + 1 < len(words) and words[i + 1] in PRODUCT_AFTER))
+               for i, w in enumerate(words))
+
+
+OUT_OF_SCOPE_WORDS = frozenset({"modal", "pinjam", "pinjem", "pinjaman", "pinjol", "kredit", "kur", "hibah", "bansos",
+                                "utang", "hutang", "cicilan", "bunga", "loan", "sembako", "lowongan", "pajak"})
+# "jual sepatu", "izin sepatu", "sepatu perlu izin": where a product name sits in a permit question.
+PRODUCT_BEFORE = frozenset({"jual", "jualan", "izin", "usaha", "produk", "bikin", "buat", "dagang", "produksi"})
+PRODUCT_AFTER = frozenset({"perlu", "wajib", "butuh", "harus", "izin", "izinnya", "kudu"})
+
+
+def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("out_of_scope", 0.0)
+    if reading.word_set & OUT_OF_SCOPE_WORDS and "permit" not in reading.slots:
+        probability += 0.4  # loans, capital, aid: never ours
+    if unknown_product(reading):
+        probability += 0.5 * (reading.scores.get("faq", 0.0) + reading.scores.get("product_question", 0.0))
+    return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
+
+
+TOPIC_SURE = 0.6
+
+
+def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
+    """Which FAQ topic: ("answer", [topic]) / ("choose", [topics]) / ("none", []).
+
+    The FAQ matcher (bot/legality/faq.py) first; when it is not sure, the topic classifier
+    (bot/nlu/model.py topic_model) decides between its candidates, or alone when it is sure."""
+    from bot.legality import faq
+    from bot.nlu import model
+
+    matcher = faq.matcher(content)
+    result = matcher.match(reading.text)
+    if result.status == "answer":
+        return "answer", [result.best.key]
+    probabilities = model.topic_model(content).probabilities(matcher.prepare(reading.text))
+    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])
+    (top, p1), (_, p2) = ranked[0], ranked[1]
+    candidates = [t.key for t, _ in result.candidates]
+    if result.status == "choose" and len(candidates) == 1:
+        return "answer", candidates  # one close topic: answer it (a one-option menu is no choice)
+    if p1 >= TOPIC_SURE and p1 - p2 >= 0.2:
+        return "answer", [top]
+    if result.status == "choose":
+        return "choose", candidates
+    return "none", []
