@@ -2,7 +2,7 @@
 
 Entry: "cek label" (content/labels/texts.yaml `entry_phrases`), the menu item, the pointer in the
 label step of the legality pathway, or a photo whose caption mentions label/kemasan
-(`photo_hook`, also tried by the recognizer below).
+(`photo_hook`, also tried by the understanding step's label row: `detect_label_request`).
 Steps:  photo (waits for a photo) -> result (1 a mentor checks it / 2 another photo / 3 menu)
 The photo is read offline (bot/labels/: Pillow + Tesseract), checked against
 content/legality/label_rules.yaml with the owner's own product route and halal certificate, and
@@ -28,7 +28,6 @@ from bot.labels.service import check_photo, photo_path
 from bot.labels.texts import lt, word_list
 from bot.normalize import normalize
 from bot.turn import Turn
-from bot.understanding import recognizer
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 
 log = logging.getLogger(__name__)
@@ -174,7 +173,6 @@ def _entry_phrase(turn: Turn) -> bool:
     return False
 
 
-@recognizer(12)
 def label_entry(turn: Turn) -> bool:
     if photo_hook(turn):
         return True
@@ -184,9 +182,32 @@ def label_entry(turn: Turn) -> bool:
     return True
 
 
+# --- the understanding step's label row (bot/nlu/rules.py: "label_check") ------------------------
+def detect_label_request(reading) -> tuple[float, dict] | None:
+    """A photo whose caption mentions label/kemasan (score 0.95), or "cek label" typed (0.9)."""
+    from bot.content import get_content
+
+    content = get_content()
+    words = set(reading.words) | set(reading.text.lower().split())
+    if "image" in reading.media and words & set(word_list(content, "caption_words")):
+        return 0.95, {"photo": True}
+    if reading.act == "question":
+        return None
+    padded = f" {reading.norm} "
+    for phrase in word_list(content, "entry_phrases"):
+        phrase = normalize(phrase, content)
+        if phrase and (reading.norm == phrase or f" {phrase} " in padded):
+            return 0.9, {"photo": False}
+    return None
+
+
+def handle_label_request(turn: Turn, slots: dict) -> bool:
+    return label_entry(turn)
+
+
 def pointer(turn: Turn, step_key: str) -> str:
     """A short line for the label step of the legality pathway: how to get a label checked."""
     return "\n\n" + lt(turn, "pointer") if step_key == "label" else ""
 
 
-__all__ = ["FLOW", "photo_hook", "pointer"]
+__all__ = ["FLOW", "detect_label_request", "handle_label_request", "photo_hook", "pointer"]
