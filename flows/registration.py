@@ -122,8 +122,18 @@ def ask_consent(turn: Turn) -> None:
     turn.say_template("consent", options=options)
 
 
+_JOIN_WORDS = frozenset({"daftar", "daftarkan", "didaftarkan", "gabung", "ikut"})
+_NOT_WORDS = frozenset({"tidak", "tdk", "gak", "ga", "nggak", "enggak", "ndak", "gk", "jangan", "belum", "blm", "mboten"})
+
+
 def handle_consent(turn: Turn):
-    if turn.knows_not():  # "tidak tahu" / "gak ngerti" asks for an explanation; it never declines
+    words = turn.norm.split()
+    if set(words) & _JOIN_WORDS and not set(words) & _NOT_WORDS:
+        # "yowes ibu daftar aja": asking to register is agreeing; never send the consent text again
+        return _consent_given(turn)
+    # "tidak tahu" / "gak ngerti" asks for an explanation and never declines; a longer message that
+    # carries a question of its own ("ndak ngerti oss, mahal ga?") is left to the understanding step
+    if turn.knows_not() and len(words) <= 4:
         turn.say("registration.consent_explain", options=[turn.option("yes", "registration.consent_agree"),
                                                           turn.option("no", "registration.consent_decline")])
         return None
@@ -135,19 +145,23 @@ def handle_consent(turn: Turn):
     if answer is None:
         return NOT_UNDERSTOOD
     if answer:
-        turn.owner.consent_at = turn.now
-        turn.owner.consent_declined_at = None
-        pending = turn.data.pop("resume", None)
-        if pending:  # the request that was waiting for consent ("cek dapur"): do it now
-            from bot.nlu.act import resume
+        return _consent_given(turn)
+    turn.owner.consent_declined_at = turn.now
+    turn.end_flow()
+    turn.say("registration.consent_declined")
+    return None
 
-            resume(turn, pending)
-            return None
-        _advance(turn, remember=False)  # KEMBALI never leads back to the consent question
-    else:
-        turn.owner.consent_declined_at = turn.now
-        turn.end_flow()
-        turn.say("registration.consent_declined")
+
+def _consent_given(turn: Turn):
+    turn.owner.consent_at = turn.now
+    turn.owner.consent_declined_at = None
+    pending = turn.data.pop("resume", None)
+    if pending:  # the request that was waiting for consent ("cek dapur"): do it now
+        from bot.nlu.act import resume
+
+        resume(turn, pending)
+        return None
+    _advance(turn, remember=False)  # KEMBALI never leads back to the consent question
     return None
 
 
