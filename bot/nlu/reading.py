@@ -239,6 +239,20 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
     return groups
 
 
+# A tag question ending an earlier clause: "kalo pirt itu bayar ga, ibu ga punya duit banyak".
+_CLAUSE_TAILS = frozenset({"ga", "gak", "gk", "nggak", "ngga", "enggak", "tidak", "tdk", "kah", "belum", "blm", "ora",
+                           "henteu"})
+
+
+def _clause_asks(text: str, vocab: Vocabulary) -> bool:
+    for clause in re.split(r"[,;.!\n]+", text.lower())[:-1]:
+        tokens = re.findall(r"[a-z]+", clause)
+        if len(tokens) >= 3 and (tokens[-1] in _CLAUSE_TAILS or tokens[-1] in vocab.question_tail) \
+                and tokens[-2] not in _CLAUSE_TAILS:
+            return True
+    return False
+
+
 def _act(text: str, words: list[str], vocab: Vocabulary, permit: str | None) -> str:
     if not words:
         return "statement"
@@ -248,7 +262,7 @@ def _act(text: str, words: list[str], vocab: Vocabulary, permit: str | None) -> 
     if first in vocab.command_verbs and "?" not in text and not wh:
         return "command"
     if "?" in text or wh or first in vocab.question_words \
-            or (len(words) >= 2 and words[-1] in vocab.question_tail):
+            or (len(words) >= 2 and words[-1] in vocab.question_tail) or _clause_asks(text, vocab):
         return "question"
     if permit and any(w in vocab.report_done or w in vocab.report_progress or w in vocab.report_rejected
                       for w in words):

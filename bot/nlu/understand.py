@@ -239,7 +239,15 @@ def _back_to_question(turn, place, name: str = "") -> None:
     if place[1] is not None and place[0] != "menu" and (state.flow, state.step) == place:
         if name not in NO_BACK_LINE:
             turn.say("common.back_to_question")
+        before = len(turn.said)
         turn.reprompt()
+        if name in NO_BACK_LINE:
+            # "makasih" after a step's message: the owner read it a moment ago; do not send it again.
+            previous = turn.previous_out()
+            asked = turn.said[before:]
+            if asked and all(any(r.text in p for p in previous) for r in asked):
+                del turn.said[before:]
+                turn._budget()
 
 
 _warm_lock = threading.Lock()
