@@ -3,8 +3,10 @@
 Two kinds:
 
 - Counters and histograms this process moves as it works, through one-line hooks where the work
-  happens: `count_inbound` on the inbox's `store` (every webhook message), `observe_turn` on
-  `pipeline.handle`, `send_result` in the sender's lane, `timed_job` on the scheduler's jobs.
+  happens: `count_inbound` on the inbox's `store_many` (every webhook message), `observe_turn` on
+  `pipeline.handle` and `observe_inbox_turn` on the inbox workers' turns, `send_result` in the
+  sender's lane, `timed_job` on the scheduler's jobs. Turns are counted by the process that runs
+  them (an inbox worker), webhooks by the web process that stores them.
 - Gauges read from the database when scraped (`DatabaseCollector`): inbox and outbox depth and
   age, open mentor cases and SLA breaches. They describe the whole deployment, whichever process
   answers, so any one web process is enough to scrape for them.
@@ -67,14 +69,16 @@ SWEEP_SECONDS = Histogram(
 
 
 # --- hooks (one line each where the work happens) ---------------------------------------------
-def count_inbound(store: Callable) -> Callable:
-    """Decorates Inbox.store(self, incoming) -> bool: counts stored and duplicate messages."""
+def count_inbound(store_many: Callable) -> Callable:
+    """Decorates Inbox.store_many(self, items) -> list[bool] (every webhook's write, grouped or
+    not): counts stored and duplicate messages."""
 
-    @functools.wraps(store)
-    def wrapper(self, incoming, *args, **kwargs):
-        stored = store(self, incoming, *args, **kwargs)
-        INBOUND.labels(incoming.channel, "stored" if stored else "duplicate").inc()
-        return stored
+    @functools.wraps(store_many)
+    def wrapper(self, items, *args, **kwargs):
+        answers = store_many(self, items, *args, **kwargs)
+        for incoming, stored in zip(items, answers):
+            INBOUND.labels(incoming.channel, "stored" if stored else "duplicate").inc()
+        return answers
 
     return wrapper
 
@@ -91,6 +95,25 @@ def observe_turn(handle: Callable) -> Callable:
                 replies = handle(inbound, *args, **kwargs)
                 outcome = "answered" if replies else "silent"
                 return replies
+            finally:
+                INBOUND.labels(channel, outcome).inc()
+
+    return wrapper
+
+
+def observe_inbox_turn(turn: Callable) -> Callable:
+    """Wraps an inbox worker's turn(session, db, inbound, content, writes) -> TurnResult: the same
+    latency and outcome as `observe_turn`, for the turns the workers run from the inbox."""
+
+    @functools.wraps(turn)
+    def wrapper(session, db, inbound, *args, **kwargs):
+        channel = getattr(inbound, "channel", "") or "unknown"
+        outcome = "error"
+        with TURN_SECONDS.labels(channel).time():
+            try:
+                result = turn(session, db, inbound, *args, **kwargs)
+                outcome = "answered" if getattr(result, "replies", None) else "silent"
+                return result
             finally:
                 INBOUND.labels(channel, outcome).inc()
 

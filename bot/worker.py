@@ -144,8 +144,11 @@ def spawn(count: int, batch: int, concurrency: int = 1, nice: int = 0) -> list[s
     turns then waits in the inbox, which is what it is for."""
     binary = Path(sys.executable).parent / "umkm-bot"
     command = [str(binary)] if binary.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
+    # METRICS_PORT belongs to this process's deployment unit, not to each child (they would all
+    # bind the same port): a deployment that scrapes its workers runs `umkm-bot worker` services.
+    env = {key: value for key, value in os.environ.items() if key != "METRICS_PORT"}
     return [subprocess.Popen([*command, "worker", "--batch", str(batch), "--concurrency", str(concurrency),
-                              "--nice", str(nice)], env=os.environ.copy()) for _ in range(count)]
+                              "--nice", str(nice)], env=env) for _ in range(count)]
 
 
 def stop_children(children: list[subprocess.Popen], timeout: float = 30.0) -> None:

@@ -145,18 +145,18 @@ class Inbox:
         self.content = content
         self.channels = channels
         self.cs = cs
-        self.turn = turn or _default_turn
+        self.turn = metrics.observe_inbox_turn(turn or _default_turn)
         self.on_handled: Callable[[], None] | None = None  # e.g. wake the sender in this process
         self.on_stored: Callable[[], None] | None = None  # wake an inbox worker running in this process
         self._waiting: list[tuple[Incoming, asyncio.Future]] = []  # webhooks waiting for their write
         self._writers = 0
 
     # --- storing (in the webhook request) -------------------------------------------------------
-    @metrics.count_inbound
     def store(self, incoming: Incoming) -> bool:
         """Keep one message with one INSERT; False when this provider id was already stored."""
         return self.store_many([incoming])[0]
 
+    @metrics.count_inbound
     def store_many(self, items: list[Incoming]) -> list[bool]:
         """Keep several messages with ONE multi-row INSERT ... ON CONFLICT DO NOTHING (one commit);
         for each, False when its provider id was already stored (or came twice in `items`)."""

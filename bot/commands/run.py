@@ -147,6 +147,9 @@ def register(group: click.Group) -> None:
             click.echo(line)
         # One process is enough for a pilot: the periodic jobs run here too. Their sweeps claim
         # rows with SKIP LOCKED, so a second process running them by mistake sends nothing twice.
+        from bot.nlu.understand import warm
+
+        warm(services.content)  # web chat and (on SQLite) the inbox turns run here: train now
         scheduler = None if no_scheduler else build_scheduler(services, blocking=False)
         if scheduler is not None:
             scheduler.start()

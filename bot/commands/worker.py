@@ -29,11 +29,17 @@ def register(group: click.Group) -> None:
         Run as many as the database and cores allow; they share the queue safely."""
         import os
 
+        from bot import metrics
+        from bot.nlu.understand import warm
         from bot.worker import InboxWorker
 
         if nice:
             os.nice(nice)
-        rt = runtime(build_services())
+        services = build_services()
+        rt = runtime(services)
+        warm(services.content)  # train the understanding step now, not on the first message
+        if not drain:
+            metrics.serve_standalone("worker")  # on METRICS_PORT, when set
         if drain:
             click.echo(f"handled={rt.inbox.work_until_idle(batch)}")
             return

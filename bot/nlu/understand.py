@@ -254,6 +254,7 @@ _warm_lock = threading.Lock()
 
 
 def warm(content: Content) -> None:
-    """Train the classifier now (at start-up) rather than on the first owner message."""
+    """Train the classifiers now (at start-up) rather than on the first owner message."""
     with _warm_lock:
         nlu_model.model(content)
+        nlu_model.topic_model(content)

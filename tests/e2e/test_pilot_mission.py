@@ -203,7 +203,7 @@ def test_the_pilot_mission_over_the_real_protocols(mission):
     assert "37 pertanyaan" in m.owner("cek kebersihan dapur", expect="37 pertanyaan")
     m.owner("1", expect="(1/37)")
     for number in range(2, 39):  # all 37 answered "ya"
-        result = m.owner("ya", expect=f"({number}/37)" if number <= 37 else "mengingatkan cek berikutnya")
+        result = m.owner("ya", expect=f"({number}/37)" if number <= 37 else "Cek berikutnya saya ingatkan")
     assert "Level I" in result  # and the next self-check reminder is set
     next_check = local(utcnow() + timedelta(days=60)).strftime("%d-%m-%Y")  # level I: every 2 months
     reminders = m.owner("pengingat saya", expect="Pengingat Anda yang akan datang")

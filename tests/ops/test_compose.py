@@ -29,7 +29,7 @@ def documented() -> set[str]:
 
 
 def test_every_service_runs_a_real_umkm_bot_command():
-    assert set(APP_SERVICES) >= {"migrate", "web", "sender", "scheduler"}
+    assert set(APP_SERVICES) >= {"migrate", "web", "worker", "sender", "scheduler"}
     from click.testing import CliRunner
 
     from bot.cli import main  # the `umkm-bot` entry point (pyproject.toml [project.scripts])
@@ -67,7 +67,7 @@ def test_startup_order_follows_health_and_data_sits_on_named_volumes():
     assert SERVICES["db"]["healthcheck"]["test"]
     assert SERVICES["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("web", "sender", "scheduler"):
+    for name in ("web", "worker", "sender", "scheduler"):
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert SERVICES[name]["healthcheck"]["test"][:4] == ["CMD", "python", "-m", "bot.healthcheck"]
         assert SERVICES[name]["env_file"] == ".env"  # secrets from the env file, none in compose.yaml
@@ -77,7 +77,7 @@ def test_startup_order_follows_health_and_data_sits_on_named_volumes():
     # the healthcheck (bot/healthcheck.py) asks UMKM_PORT, the same port the web process listens on
     assert web_env["UMKM_PORT"] == "${UMKM_PORT:-8000}"
     assert SERVICES["web"]["ports"] == ["${UMKM_BIND:-127.0.0.1}:${UMKM_PORT:-8000}:${UMKM_PORT:-8000}"]
-    for name in ("sender", "scheduler"):
+    for name in ("worker", "sender", "scheduler"):
         assert SERVICES[name]["healthcheck"]["test"][-1] == "--metrics"
         assert SERVICES[name]["environment"]["METRICS_PORT"]
     for spec in SERVICES.values():  # no secret is written into compose.yaml itself

@@ -1,8 +1,8 @@
 """The compose topology as plain processes (no Docker): on an empty PostgreSQL database, the
-services of compose.yaml all start at the same moment - `db upgrade`, two web processes, a sender
-and a scheduler - with the commands compose.yaml gives them. Signed Twilio webhooks go to both web
-processes, the replies reach the fake Twilio through the sender, and every process's /metrics
-shows its counters moved."""
+services of compose.yaml all start at the same moment - `db upgrade`, two web processes, an inbox
+worker, a sender and a scheduler - with the commands compose.yaml gives them. Signed Twilio
+webhooks go to both web processes (which only store them), the worker runs the turns, the replies
+reach the fake Twilio through the sender, and every process's /metrics shows its counters moved."""
 from __future__ import annotations
 
 import signal
@@ -57,10 +57,11 @@ def test_compose_services_start_together_on_an_empty_postgres_and_serve(empty_pg
         METRICS_TOKEN=TOKEN, SECRET_KEY="topology-test-secret-key-0123456789",
     )
     web_ports = [free_port(), free_port()]
-    metrics_ports = {"sender": free_port(), "scheduler": free_port()}
+    metrics_ports = {"worker": free_port(), "sender": free_port(), "scheduler": free_port()}
     plan = [("migrate", {}),
             ("web", {"UMKM_PORT": str(web_ports[0])}),
             ("web", {"UMKM_PORT": str(web_ports[1])}),
+            ("worker", {"METRICS_PORT": str(metrics_ports["worker"])}),
             ("sender", {"METRICS_PORT": str(metrics_ports["sender"])}),
             ("scheduler", {"METRICS_PORT": str(metrics_ports["scheduler"])})]
     processes = []
@@ -112,8 +113,11 @@ def test_compose_services_start_together_on_an_empty_postgres_and_serve(empty_pg
         total = lambda name, **labels: sum(_value(m, name, **labels) for m in web_metrics)  # noqa: E731
         assert total("umkm_inbound_messages_total", channel="whatsapp", outcome="stored") == 2
         assert total("umkm_inbound_messages_total", channel="whatsapp", outcome="duplicate") == 1
-        assert total("umkm_inbound_messages_total", channel="whatsapp", outcome="answered") == 2
-        assert total("umkm_turn_seconds_count", channel="whatsapp") == 2
+        # the web processes only store: the turns ran in the worker, and are counted there
+        assert total("umkm_inbound_messages_total", channel="whatsapp", outcome="answered") == 0
+        worker = _scrape(f"http://127.0.0.1:{metrics_ports['worker']}/metrics")
+        assert _value(worker, "umkm_inbound_messages_total", channel="whatsapp", outcome="answered") == 2
+        assert _value(worker, "umkm_turn_seconds_count", channel="whatsapp") == 2
         # the database gauges, read by whichever web process answers
         assert _value(web_metrics[0], "umkm_outbox_messages", kind="reply", status="sent") == 4
         assert _value(web_metrics[1], "umkm_database_up") == 1

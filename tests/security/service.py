@@ -55,8 +55,10 @@ class RunningService:
 
     def start(self) -> "RunningService":
         self.fake.start()
+        # verbose: every log line a real deployment may write, the HTTP access log included
+        # (off by default since webhooks became ingest-only: it costs throughput)
         args = [str(BIN)] + (["--verbose"] if self.verbose else []) + \
-            ["run", "--port", str(self.port), "--no-scheduler"]
+            ["run", "--port", str(self.port), "--no-scheduler"] + (["--access-log"] if self.verbose else [])
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(args, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
                                         cwd=self.data_dir)

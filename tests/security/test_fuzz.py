@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bot.app import create_app
+from bot.channels import runtime
 from bot.dashboard import auth
 from bot.services import build_services
 from storage.db import Database
@@ -224,6 +225,9 @@ def test_fuzz_totals_and_every_owner_answered(world):
     assert set(world.by_endpoint) == {"twilio", "status", "telegram", "sign-in", "chat"}
     assert all(count >= 2_000 for count in world.by_endpoint.values()), world.by_endpoint
     assert not any(code >= 500 for code in world.statuses)
+    # the webhooks only stored the messages: run their turns as `umkm-bot worker` would
+    handled = runtime(world.services).inbox.work_until_idle()
+    assert handled > 0
     with world.db.session() as session:
         assert session.scalar(select(func.count()).select_from(ChannelInbox)
                               .where(ChannelInbox.status != "done")) == 0
