@@ -134,6 +134,9 @@ def vocabulary(content: Content) -> Vocabulary:
 def strip_suffix(word: str, vocab: Vocabulary) -> str:
     if word in vocab.known or len(word) < 4:
         return word
+    squeezed = re.sub(r"(.)\1+$", r"\1", word)  # a drawn-out ending: "pagii", "makasihhh", "haloo"
+    if squeezed != word and squeezed in vocab.known:
+        return squeezed
     for suffix in vocab.suffixes:
         stem = word[: -len(suffix)]
         if word.endswith(suffix) and len(stem) >= 2 and stem in vocab.known:
