@@ -137,9 +137,31 @@ def _fit(texts: list[str], labels: list[str], content: Content) -> Model:
                  frozenset(), temperature)
 
 
+def _product_question_only(model_text: str, product_words: set[str]) -> bool:
+    """A FAQ example that, its product replaced, says nothing a product question does not say."""
+    from bot.nlu.reading import PRODUCT_TOKEN
+
+    words = model_text.split()
+    return PRODUCT_TOKEN in words and all(w == PRODUCT_TOKEN or w in product_words for w in words)
+
+
 def train(content: Content) -> Model:
+    """Fit on the content's examples. A FAQ example naming a product ("jamu gendong perlu izin") reads,
+    product replaced, as a product question ("_produk_ perlu izin"): labelled `faq` it would teach that
+    every product's permit question is a FAQ. Such examples stay with the FAQ's topic model (which
+    reads product names) and are left out here; FAQ examples with words of their own ("jamu campur
+    bko", "warung makan bisa self declare") are kept."""
+    texts, labels = [], []
+    product_words: set[str] = set()
+    for text, label in training_examples(content):
+        texts.append(_model_text(text, content))
+        labels.append(label)
+        if label == "product_question":
+            product_words.update(texts[-1].split())
+    kept = [i for i, (t, l) in enumerate(zip(texts, labels))
+            if not (l == "faq" and _product_question_only(t, product_words))]
     pairs = training_examples(content)
-    trained = _fit([_model_text(text, content) for text, _ in pairs], [label for _, label in pairs], content)
+    trained = _fit([texts[i] for i in kept], [labels[i] for i in kept], content)
     trained.examples = frozenset(normalize(t, content) for t, _ in pairs)
     return trained
 

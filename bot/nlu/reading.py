@@ -134,6 +134,9 @@ def vocabulary(content: Content) -> Vocabulary:
 def strip_suffix(word: str, vocab: Vocabulary) -> str:
     if word in vocab.known or len(word) < 4:
         return word
+    squeezed = re.sub(r"(.)\1+$", r"\1", word)  # a drawn-out ending: "pagii", "makasihhh", "haloo"
+    if squeezed != word and squeezed in vocab.known:
+        return squeezed
     for suffix in vocab.suffixes:
         stem = word[: -len(suffix)]
         if word.endswith(suffix) and len(stem) >= 2 and stem in vocab.known:
@@ -218,8 +221,10 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
     separately, positions mapped back): the same answer, without trying every alias at every word."""
     # A word the bot knows as something else is never fuzzed into a product ("kering", "harga").
     # Sundanese "teh" after a word or before a question word is a particle, not tea ("pirt teh naon").
-    near = [not (w == "teh" and 0 < i and (words[i - 1] in vocab.permit_words
-                                           or (i + 1 < len(words) and words[i + 1] in vocab.question_words)))
+    particle = [w == "teh" and 0 < i and (words[i - 1] in vocab.permit_words
+                                          or (i + 1 < len(words) and words[i + 1] in vocab.question_words))
+                for i, w in enumerate(words)]
+    near = [not particle[i]
             and (w in vocab.product_words or (len(w) >= 5 and w not in vocab.known and process.extractOne(
         w, vocab.product_list, scorer=fuzz.ratio, score_cutoff=80) is not None)) for i, w in enumerate(words)]
     groups: list[list[classify.ProductMatch]] = []
@@ -232,7 +237,8 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
         while j < len(words) and near[j]:
             j += 1
         # One word of context each side: "tahu" after "tidak" is no tofu.
-        start = max(0, i - 1)
+        # (never a particle: "halal teh mayar" is no tea).
+        start = i if i == 0 or particle[i - 1] else i - 1
         for group in _products_in(" ".join(words[start:j]), content):
             groups.append([replace(m, start=m.start + start, end=m.end + start) for m in group])
         i = j
