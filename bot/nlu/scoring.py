@@ -267,7 +267,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
     if reading.act == "report":
         probability *= 0.6
     if unknown_product(reading):
-        probability *= 0.5
+        probability *= 0.4
     return probability, {}
 
 
@@ -293,7 +293,8 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     if reading.word_set & OUT_OF_SCOPE_WORDS and "permit" not in reading.slots:
         probability += 0.4  # loans, capital, aid: never ours
     if unknown_product(reading):
-        probability += 0.5 * (reading.scores.get("faq", 0.0) + reading.scores.get("product_question", 0.0))
+        # "izin sepatu apa?": whatever permit question the classifier hears, the product is not ours.
+        probability += 0.6 * sum(reading.scores.get(label, 0.0) for label in ("faq", "product_question", "legality"))
     if known_product_permit_question(reading):
         probability *= 0.3  # a product we know, asked about: ours
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
