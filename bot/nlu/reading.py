@@ -106,6 +106,11 @@ class Vocabulary:
             for alias in product.get("aliases") or []:
                 product_words.update(normalize(str(alias), content).split())
         self.product_words = frozenset(product_words)
+        # Words of the product facts ("pelancar haid", "titip toko"): read as facts, never as an unknown product.
+        from bot.legality import classify
+
+        self.fact_words = frozenset(w for phrase, _facts, _negated in classify._index(content).modifiers
+                                    for w in phrase)
         self.product_list = sorted(product_words)
         self.known: set[str] = set(self.permit_words) | self.product_words | self.question_words \
             | self.command_verbs | self.fillers | self.report_done | self.report_progress | self.negation
@@ -190,7 +195,7 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
                   for i, w in enumerate(words))
     act = _act(text, words, vocab, kind)
     unknown = [w for i, w in enumerate(words) if tokens[i] == w and w not in vocab.known and len(w) >= 3
-               and not w.isdigit()]
+               and not w.isdigit() and not ("facts" in slots and w in vocab.fact_words)]
     return Reading(text=text, norm=norm, words=words, model_text=" ".join(t for t in tokens if t), act=act,
                    negated=negated, slots=slots, media=media, unknown=unknown)
 

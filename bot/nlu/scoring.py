@@ -226,14 +226,29 @@ CONDITIONAL = frozenset({"kalau", "jika", "bila", "apabila", "seandainya", "misa
 LABEL_WORDS = frozenset({"label", "kemasan", "etiket", "kemasannya", "labelnya"})
 
 
+def label_words(reading: Reading) -> set[str]:
+    """Label words outside the product's name ("bawang goreng kemasan" is a product, not a label)."""
+    return set(reading.model_text.split()) & LABEL_WORDS
+
+
+def known_product_permit_question(reading: Reading) -> bool:
+    """A permit question about a product the rules know ("izin kunyit asam botol buat pelancar haid apa?")."""
+    return "product" in reading.slots and bool(reading.word_set & PERMIT_QUESTION_WORDS) \
+        and reading.act == "question" and not label_words(reading)
+
+
 def product_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("product_question", 0.0)
     if "product" not in reading.slots:
         probability *= 0.5  # no product we know ("izin sepatu apa" is out of scope, said kindly)
-    if reading.word_set & LABEL_WORDS:
+    if label_words(reading):
         probability *= 0.3  # "apa yang harus ada di label sambal saya" asks about the label
+    elif known_product_permit_question(reading):
+        # "madu klanceng perlu izin bpom?", "izin bolu yang cuma awet 3 hari apa?": the product and its
+        # facts settle it, whatever unfamiliar words ("pelancar haid") the classifier stumbles on.
+        probability += 0.6 * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
     elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
-        probability += 0.4 * reading.scores.get("faq", 0.0)  # "madu klanceng perlu izin bpom?"
+        probability += 0.4 * reading.scores.get("faq", 0.0)
     slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
     return probability, slots
 
@@ -241,7 +256,7 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
 def faq_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("faq", 0.0)
     product = reading.scores.get("product_question", 0.0)
-    if reading.word_set & LABEL_WORDS:
+    if label_words(reading):
         probability += 0.7 * product
     elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
         probability *= 0.6
@@ -252,7 +267,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
     if reading.act == "report":
         probability *= 0.6
     if unknown_product(reading):
-        probability *= 0.5
+        probability *= 0.4
     return probability, {}
 
 
@@ -278,7 +293,10 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     if reading.word_set & OUT_OF_SCOPE_WORDS and "permit" not in reading.slots:
         probability += 0.4  # loans, capital, aid: never ours
     if unknown_product(reading):
-        probability += 0.5 * (reading.scores.get("faq", 0.0) + reading.scores.get("product_question", 0.0))
+        # "izin sepatu apa?": whatever permit question the classifier hears, the product is not ours.
+        probability += 0.6 * sum(reading.scores.get(label, 0.0) for label in ("faq", "product_question", "legality"))
+    if known_product_permit_question(reading):
+        probability *= 0.3  # a product we know, asked about: ours
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
 
 

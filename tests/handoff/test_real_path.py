@@ -39,7 +39,10 @@ def test_nib_reported_first_is_never_all_done_and_the_product_gets_its_route(har
     assert "Semua izin" not in said and "sudah selesai ✅ Sekarang" not in said
     assert "keripik singkong: Apakah" in said  # the next question for the unclassified product
     said = "\n".join(owner_says(harness, "ya"))
-    assert "P-IRT" in said and "Langkah berikutnya" in said and "Semua izin" not in said
+    assert "P-IRT" in said and "Semua izin" not in said
+    assert said.rstrip().endswith("Ketik LANJUT untuk bagian berikutnya.")  # the message budget
+    said = "\n".join(owner_says(harness, "LANJUT"))
+    assert "Langkah berikutnya" in said and "P-IRT" in said and "Semua izin" not in said
     with harness.db.session() as s:
         product = s.scalars(select(LegalityProduct)).one()
         assert (product.name, product.route) == ("keripik singkong", "pirt")
