@@ -246,7 +246,9 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
     elif known_product_permit_question(reading):
         # "madu klanceng perlu izin bpom?", "izin bolu yang cuma awet 3 hari apa?": the product and its
         # facts settle it, whatever unfamiliar words ("pelancar haid") the classifier stumbles on.
-        probability += 0.6 * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
+        # Facts about the product in the message ("buatan rumah", "pelancar haid") make it more so.
+        faq_share = 0.6 if reading.slots.get("facts") else 0.4
+        probability += faq_share * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
     elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
         probability += 0.4 * reading.scores.get("faq", 0.0)
     slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
