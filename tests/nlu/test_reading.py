@@ -103,3 +103,21 @@ def test_clarification_only_when_two_are_close(content):
         assert len({c.name for c in close.chosen}) == len(close.chosen)
     clear = interpret("berapa lama pirt berlaku", content)
     assert clear.decision == "take" and clear.label == "faq"
+
+
+def test_decide_asks_only_between_close_real_options_and_never_offers_one(content):
+    from bot.nlu.rules import RULES_BY_NAME
+    from bot.nlu.understand import Candidate, decide
+
+    def c(name, score):
+        return Candidate(RULES_BY_NAME[name], score)
+
+    decision, chosen = decide([c("faq", 0.50), c("product_question", 0.46), c("gmp_check", 0.10)], content)
+    assert decision == "clarify" and [x.name for x in chosen] == ["faq", "product_question"]
+    decision, chosen = decide([c("faq", 0.80), c("product_question", 0.30)], content)
+    assert (decision, [x.name for x in chosen]) == ("take", ["faq"])
+    # a close runner-up that cannot be offered as an option (small talk) never makes a one-option menu
+    decision, chosen = decide([c("faq", 0.50), c("thanks", 0.48)], content)
+    assert decision == "take" and [x.name for x in chosen] == ["faq"]
+    decision, chosen = decide([c("faq", 0.15), c("product_question", 0.14)], content)
+    assert decision == "none" and chosen == []
