@@ -241,11 +241,13 @@ def _back_to_question(turn, place, name: str = "") -> None:
             turn.say("common.back_to_question")
         before = len(turn.said)
         turn.reprompt()
-        if name in NO_BACK_LINE:
-            # "makasih" after a step's message: the owner read it a moment ago; do not send it again.
+        if name in ("thanks", "greeting"):
+            # "makasih" right after a long step message: the owner read it a moment ago; do not send
+            # it again (a short question, "Siapa nama Anda?", is simply asked again).
             previous = turn.previous_out()
             asked = turn.said[before:]
-            if asked and all(any(r.text in p for p in previous) for r in asked):
+            if asked and sum(len(r.text) for r in asked) > 120 \
+                    and all(any(r.text in p for p in previous) for r in asked):
                 del turn.said[before:]
                 turn._budget()
 
