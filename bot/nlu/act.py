@@ -203,12 +203,11 @@ def greeting(turn: "Turn", candidate: "Candidate") -> bool:
     return True
 
 
-PERMIT_WORDS = frozenset({"izin", "perlu", "butuh", "wajib", "harus", "pirt", "bpom", "halal", "md"})
-
-
 def out_of_scope(turn: "Turn", candidate: "Candidate") -> bool:
     unknown = candidate.slots.get("unknown")
-    if unknown and set(turn.norm.split()) & PERMIT_WORDS:
+    from bot.nlu.scoring import PERMIT_TOPIC_WORDS
+
+    if unknown and set(turn.norm.split()) & PERMIT_TOPIC_WORDS:
         # "izin sepatu apa?": a product the rules do not know. Say so; never guess.
         turn.say("legality.product_unknown", product=unknown)
         turn.say("nlu.mentor_offer" if not is_new(turn) else "nlu.mentor_offer_new")

@@ -222,6 +222,8 @@ def report_score(reading: Reading, ctx: Context) -> Scored:
 
 
 PERMIT_QUESTION_WORDS = frozenset({"izin", "perlu", "butuh", "wajib", "harus", "kudu", "pirt", "bpom", "md", "izinnya"})
+# Words that make an unknown word a product someone asks a permit for ("izin sepatu apa?", "sepatu halal?").
+PERMIT_TOPIC_WORDS = PERMIT_QUESTION_WORDS | {"halal"}
 CONDITIONAL = frozenset({"kalau", "jika", "bila", "apabila", "seandainya", "misal", "misalnya", "if", "nek", "lamun"})
 LABEL_WORDS = frozenset({"label", "kemasan", "etiket", "kemasannya", "labelnya"})
 
