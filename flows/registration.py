@@ -20,6 +20,7 @@ import re
 
 from bot import locations, names
 from bot.choices import Option, match_option
+from bot.normalize import word_set
 from bot.turn import Turn
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 
@@ -122,13 +123,9 @@ def ask_consent(turn: Turn) -> None:
     turn.say_template("consent", options=options)
 
 
-_JOIN_WORDS = frozenset({"daftar", "daftarkan", "didaftarkan", "gabung", "ikut"})
-_NOT_WORDS = frozenset({"tidak", "tdk", "gak", "ga", "nggak", "enggak", "ndak", "gk", "jangan", "belum", "blm", "mboten"})
-
-
 def handle_consent(turn: Turn):
     words = turn.norm.split()
-    if set(words) & _JOIN_WORDS and not set(words) & _NOT_WORDS:
+    if set(words) & word_set(turn.content, "join_words") and not set(words) & word_set(turn.content, "no_words"):
         # "yowes ibu daftar aja": asking to register is agreeing; never send the consent text again
         return _consent_given(turn)
     # "tidak tahu" / "gak ngerti" asks for an explanation and never declines; a longer message that
