@@ -18,6 +18,8 @@ kept as a LabelCheck for the mentor's case card. The bot never says a label pass
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import logging
 
 from bot import cases
@@ -187,18 +189,22 @@ def detect_label_request(reading) -> tuple[float, dict] | None:
     """A photo whose caption mentions label/kemasan (score 0.95), or "cek label" typed (0.9)."""
     from bot.content import get_content
 
-    content = get_content()
-    words = set(reading.words) | set(reading.text.lower().split())
-    if "image" in reading.media and words & set(word_list(content, "caption_words")):
+    captions, phrases = _label_words(get_content())
+    if "image" in reading.media and (set(reading.words) | set(reading.text.lower().split())) & captions:
         return 0.95, {"photo": True}
     if reading.act == "question":
         return None
     padded = f" {reading.norm} "
-    for phrase in word_list(content, "entry_phrases"):
-        phrase = normalize(phrase, content)
-        if phrase and (reading.norm == phrase or f" {phrase} " in padded):
-            return 0.9, {"photo": False}
+    if any(reading.norm == phrase or f" {phrase} " in padded for phrase in phrases):
+        return 0.9, {"photo": False}
     return None
+
+
+@lru_cache(maxsize=4)
+def _label_words(content) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The caption words and the normalised entry phrases, once per content (scored on every message)."""
+    phrases = tuple(p for p in (normalize(w, content) for w in word_list(content, "entry_phrases")) if p)
+    return frozenset(word_list(content, "caption_words")), phrases
 
 
 def handle_label_request(turn: Turn, slots: dict) -> bool:
