@@ -136,6 +136,14 @@ def vocabulary(content: Content) -> Vocabulary:
         return vocab
 
 
+def _typo_of_known(word: str, vocab: Vocabulary) -> bool:
+    """One letter away from a word the bot knows ("prlu" for perlu): a typo, never an unknown product."""
+    from rapidfuzz.distance import Levenshtein
+
+    return len(word) >= 4 and process.extractOne(word, vocab.known, scorer=Levenshtein.distance,
+                                                 score_cutoff=1) is not None
+
+
 def strip_suffix(word: str, vocab: Vocabulary) -> str:
     if word in vocab.known or len(word) < 4:
         return word
@@ -195,7 +203,7 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
                   for i, w in enumerate(words))
     act = _act(text, words, vocab, kind)
     unknown = [w for i, w in enumerate(words) if tokens[i] == w and w not in vocab.known and len(w) >= 3
-               and not w.isdigit() and not ("facts" in slots and w in vocab.fact_words)]
+               and not w.isdigit() and not ("facts" in slots and w in vocab.fact_words) and not _typo_of_known(w, vocab)]
     return Reading(text=text, norm=norm, words=words, model_text=" ".join(t for t in tokens if t), act=act,
                    negated=negated, slots=slots, media=media, unknown=unknown)
 
