@@ -98,13 +98,17 @@ def test_an_idle_session_is_signed_out(client, db, monkeypatch):
 
 
 def test_a_sign_in_flood_does_not_stop_signed_webhooks(tmp_path):
-    """The bench's flood at a smaller scale against the real service: every webhook answered
-    200, within Twilio's 15 s (the bench prints the p99 against its 1 s target)."""
+    """The bench's flood, 40 concurrent clients as in the issue, for a shorter time, against the
+    real service: every webhook answered 200 within Twilio's 15 s. The p99 is printed here and
+    measured by `bench/signin_flood.py` against its 1 s target (speed is not asserted by a test:
+    this machine may be shared)."""
     spec = importlib.util.spec_from_file_location("signin_flood", REPO / "bench" / "signin_flood.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    result = bench.measure(tmp_path, f"sqlite:///{tmp_path / 'umkm.sqlite3'}", clients=12, seconds=4, rate=5)
+    result = bench.measure(tmp_path, f"sqlite:///{tmp_path / 'umkm.sqlite3'}", clients=40, seconds=4, rate=10)
     assert result["webhooks"] >= 5
     assert result["webhook_statuses"] == {200: result["webhooks"]}
     assert result["max"] < 15
     assert 429 in result["sign_in_answers"]  # the flood met the limits, not the hashing pool
+    print(f"sign-in flood, 40 clients: {result['webhooks']} webhooks, p50 {result['p50'] * 1000:.0f} ms, "
+          f"p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms")
