@@ -147,6 +147,16 @@ class Turn:
         previous = self.previous_out()
         return text in previous or any(len(part) > LONG_TEXT and part in previous for part in _split(text, MAX_CHARS))
 
+    def sent_recently(self, text: str, last: int = 12) -> bool:
+        """Was `text` (or its first part) among the last `last` messages sent to this owner?"""
+        if self.owner.id is None:
+            return False
+        head = _split(text, MAX_CHARS)[0][:120]
+        recent = self.session.scalars(
+            select(MessageLog.text).where(MessageLog.owner_id == self.owner.id, MessageLog.direction == "out")
+            .order_by(MessageLog.id.desc()).limit(last))
+        return any(head in sent for sent in recent)
+
     def previous_out(self) -> list[str]:
         """The texts of the bot's last reply to this owner (since the owner's previous message)."""
         if self._previous_out is None:

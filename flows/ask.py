@@ -139,9 +139,12 @@ def unknown_product_words(turn: Turn, matcher: faq.FaqMatcher) -> str:
 
 
 def product_question(turn: Turn, in_flow: bool) -> bool:
+    from bot.nlu.reading import vocabulary
+
     words = set(turn.norm.split())
-    if not (words & {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}):
-        return False
+    if not (words & {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}) \
+            and not (words & vocabulary(turn.content).sell_words):
+        return False  # a product named in passing ("keripik saya gosong") is no permit question
     groups = classify.find_products(turn.text, turn.content)
     if not groups or len({m.key for m in groups[0]}) > 1:
         return False

@@ -120,7 +120,21 @@ def summary_values(turn: Turn) -> dict:
 def ask_consent(turn: Turn) -> None:
     options = [turn.option("yes", "registration.consent_agree", ["ya", "setuju", "iya", "boleh", "agree"]),
                turn.option("no", "registration.consent_decline", ["tidak", "tidak setuju", "tidak mau"])]
+    if _consent_shown_lately(turn):
+        turn.say("again.consent", options=options)  # the owner read the long text a moment ago
+        return
     turn.say_template("consent", options=options)
+
+
+def _consent_shown_lately(turn: Turn) -> bool:
+    return turn.sent_recently(turn.content.render("consent", turn.lang), last=20)
+
+
+def agrees_outright(turn: Turn) -> bool:
+    """"Ya udh setuju" with the consent text read lately: the owner gave the consent in words."""
+    words = set(turn.norm.split())
+    return bool(words & word_set(turn.content, "agree_words")) and not words & word_set(turn.content, "no_words") \
+        and _consent_shown_lately(turn)
 
 
 def handle_consent(turn: Turn):
@@ -143,6 +157,11 @@ def handle_consent(turn: Turn):
         return NOT_UNDERSTOOD
     if answer:
         return _consent_given(turn)
+    from bot.nlu.reading import vocabulary
+
+    if len(words) > 1 and set(words) & vocabulary(turn.content).have_words:
+        # "blm punya apa2" tells about the permits; it does not refuse the data question
+        return NOT_UNDERSTOOD
     turn.owner.consent_declined_at = turn.now
     turn.end_flow()
     turn.say("registration.consent_declined")
@@ -237,7 +256,14 @@ def handle_city(turn: Turn):
         area = locations.match_area(turn.text, turn.content)
         choice = Option(area.key, area.name) if area else None
     if choice is None:
-        return NOT_UNDERSTOOD
+        city = _city_around_jakarta(turn)
+        if city is None:
+            return NOT_UNDERSTOOD
+        # "bekasi", "di depok bu": outside Jakarta, and the city is already said.
+        owner.in_jakarta, owner.city, owner.district = False, city, None
+        turn.say("registration.outside_jakarta_note")
+        turn.goto("district")
+        return None
     if choice.key == "outside":
         owner.in_jakarta, owner.city, owner.district = False, None, None
         turn.goto("city_other")
@@ -245,6 +271,16 @@ def handle_city(turn: Turn):
     owner.city, owner.district, owner.in_jakarta = choice.key, None, True
     turn.goto("district")
     return None
+
+
+def _city_around_jakarta(turn: Turn) -> str | None:
+    """A city around Jakarta named in the answer (content/nlu/vocabulary.yaml `bodetabek`)."""
+    from bot.nlu.reading import read_text
+
+    place = read_text(turn.text, turn.content).slots.get("place", "")
+    if not place.startswith("bodetabek:"):
+        return None
+    return place.split(":", 1)[1].title()
 
 
 def ask_city_other(turn: Turn) -> None:
@@ -378,7 +414,7 @@ def start(turn: Turn) -> None:
         if turn.owner.imported_at is not None and turn.owner.name:
             # On an office's list already: only consent and what the list lacked are asked.
             turn.say("registration.welcome_imported", name=turn.owner.name)
-        else:
+        elif not _consent_shown_lately(turn):
             turn.say("registration.welcome")
         turn.goto("consent", remember=False)
     elif missing is None:

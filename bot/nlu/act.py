@@ -94,6 +94,10 @@ INVITE_INTERRUPT = "nlu_invite"
 def _registration_invite(turn: "Turn") -> bool:
     """After a new owner's question was answered with "Ketik DAFTAR": "ya", "boleh", "mau" start it."""
     if turn.yes_no() is True:
+        from flows import registration
+
+        if registration.agrees_outright(turn):
+            turn.owner.consent_at, turn.owner.consent_declined_at = turn.now, None
         turn.start_flow("registration")
         return True
     return False
@@ -147,6 +151,17 @@ def permit_report(turn: "Turn", candidate: "Candidate") -> bool:
     from flows import legality
 
     return bool(legality.permit_progress(turn))
+
+
+def nothing_yet(turn: "Turn", candidate: "Candidate") -> bool:
+    """No permit at all yet: the first step (the NIB); a registered owner's record says so too."""
+    turn.say("legality.nothing_yet")
+    owner = turn.owner
+    if owner.consent_at is not None and not owner.has_permits:
+        owner.has_permits = []
+        if not (turn.state.flow and turn.state.flow != "menu"):
+            turn.start_flow("legality")
+    return True
 
 
 def product_question(turn: "Turn", candidate: "Candidate") -> bool:

@@ -30,7 +30,7 @@ from typing import Callable
 
 from bot.nlu import act
 from bot.nlu.scoring import (
-    Context, check_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
+    Context, ask_score, check_score, nothing_yet_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
     report_score, product_score, faq_score,
 )
 
@@ -61,6 +61,7 @@ RULES: list[Rule] = [
     # --- free-text interpretations (the classifier + slots) ----------------------------------
     Rule("reminder", 10, reminder_score, act.reminder, consent=True, option="nlu.option.reminder"),
     Rule("permit_report", 11, report_score, act.permit_report, option="nlu.option.permit_report"),
+    Rule("nothing_yet", 11, nothing_yet_score, act.nothing_yet, answers=True, option="nlu.option.legality"),
     Rule("product_question", 12, product_score, act.product_question, answers=True,
          option="nlu.option.product_question"),
     Rule("faq", 13, faq_score, act.faq, answers=True, option="nlu.option.faq"),
@@ -74,7 +75,7 @@ RULES: list[Rule] = [
          option="nlu.option.mentor"),
     Rule("registration", 24, classifier_score("registration"), act.start_flow("registration"),
          option="nlu.option.registration"),
-    Rule("ask", 25, classifier_score("ask"), act.start_flow("ask"), option="nlu.option.faq"),
+    Rule("ask", 25, ask_score, act.start_flow("ask"), option="nlu.option.faq"),
     Rule("my_data", 30, classifier_score("my_data"), act.global_handler("my_data"), option="nlu.option.my_data"),
     Rule("delete_data", 31, classifier_score("delete_data"), act.global_handler("delete_data"),
          option="nlu.option.delete_data"),

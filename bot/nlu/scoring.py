@@ -143,6 +143,38 @@ def label_hook_score(reading: Reading, ctx: Context) -> Scored:
 
 
 # --- free-text interpretations: the classifier, adjusted by the slots found -----------------------
+def ask_score(reading: Reading, ctx: Context) -> Scored:
+    """"Mau tanya dulu", "boleh nanya sesuatu": a question announced, not yet asked. Only the
+    vocabulary's ask verbs, ask-only words and fillers: the question prompt is the answer (a strong
+    reading, like an entry phrase). Anything more ("mau tanya izin keripik") is the question itself."""
+    from bot.nlu.reading import vocabulary
+
+    vocab = vocabulary(ctx.content)
+    words = reading.word_set
+    if not words or not (words & vocab.ask_verbs) or len(reading.words) > 8:
+        return 0.0, {}
+    if words - vocab.ask_verbs - vocab.ask_only_words - vocab.fillers - vocab.question_tail:
+        return 0.0, {}
+    return ASK_ONLY_SCORE, {}
+
+
+ASK_ONLY_SCORE = 0.88
+NOTHING_YET_SCORE = 0.86
+
+
+def nothing_yet_score(reading: Reading, ctx: Context) -> Scored:
+    """"Blm punya apa2", "belum ada izin sama sekali": no permit at all yet, and no permit named."""
+    from bot.nlu.reading import vocabulary
+
+    vocab = vocabulary(ctx.content)
+    words = reading.word_set
+    if not reading.negated or "permit" in reading.slots or "product" in reading.slots or not words & vocab.have_words:
+        return 0.0, {}
+    if words - vocab.have_words - vocab.nothing_words - vocab.fillers - vocab.negation:
+        return 0.0, {}
+    return NOTHING_YET_SCORE, {}
+
+
 def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
     def score(reading: Reading, ctx: Context) -> Scored:
         return reading.scores.get(label, 0.0), {}
@@ -272,6 +304,8 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.6
     if unknown_product(reading):
         probability *= 0.4
+    if ask_score(reading, ctx)[0]:
+        probability *= 0.3  # "boleh nanya gak": a question announced, no topic to answer yet
     return probability, {}
 
 

@@ -130,8 +130,11 @@ def decide(free: list[Candidate], content: Content) -> tuple[str, list[Candidate
     runner_up = free[1].score if len(free) > 1 else 0.0
     if best.score >= threshold and best.score - runner_up >= margin:
         return "take", [best]
-    close = [c for c in free[: int(cfg.get("clarify_max", 3))]
-             if c.score >= floor and best.score - c.score <= band and c.rule.option]
+    close, offered = [], set()
+    for c in free[: int(cfg.get("clarify_max", 3))]:
+        if c.score >= floor and best.score - c.score <= band and c.rule.option and c.rule.option not in offered:
+            offered.add(c.rule.option)  # two readings that lead to the same option are one choice
+            close.append(c)
     if len(close) >= 2 and close[0] is best:
         return "clarify", close
     if best.score >= threshold:
@@ -197,6 +200,9 @@ def act(turn, understanding: Understanding) -> bool:
             if pending_step and (candidate.score < STEP_SCORE or candidate.score == QUESTION_OVER_STEP):
                 _back_to_question(turn, place)  # said beside the step: ask the step again
             return True
+    if pending_step and understanding.decision in ("take", "clarify") \
+            and not _clear_beside_step(turn, understanding):
+        return False  # a short, vague message while a question waits: ask that question again
     if understanding.decision == "take":
         candidate = understanding.chosen[0]
         if _run(turn, candidate):
@@ -210,6 +216,28 @@ def act(turn, understanding: Understanding) -> bool:
         clarify.ask(turn, understanding.chosen)
         return True
     return False
+
+
+# Said beside a waiting question, these are taken however short ("makasih", "halo").
+SMALL_TALK = frozenset({"thanks", "greeting"})
+SLOTS_OF_SUBSTANCE = ("product", "permit", "number", "place", "date")
+
+
+def _clear_beside_step(turn, understanding: Understanding) -> bool:
+    """The step did not take the message: is it clearly something else? A step's question waits
+    ("Di mana tempat produksi Anda?"), so "blm ada" or "bekasi" must not start a self-check or be
+    called out of scope: a short message without a slot of substance, or a guess below
+    `beside_step_score`, is treated as a failed answer and the question is asked again."""
+    cfg = settings(turn.content)
+    best = understanding.chosen[0]
+    if understanding.decision == "take" and best.name in SMALL_TALK:
+        return True
+    reading = understanding.reading
+    substance = any(key in reading.slots for key in SLOTS_OF_SUBSTANCE)
+    long_enough = len(reading.words) >= int(cfg.get("beside_step_min_words", 3))
+    if not (substance or long_enough):
+        return False
+    return understanding.decision == "clarify" or best.score >= float(cfg.get("beside_step_score", 0.6))
 
 
 def _run(turn, candidate: Candidate) -> bool:
