@@ -91,6 +91,18 @@ def feature_phrases(turn: "Turn", candidate: "Candidate") -> bool:
 INVITE_INTERRUPT = "nlu_invite"
 
 
+def late_consent(turn: "Turn", candidate: "Candidate") -> bool:
+    """"Ya udh setuju" after a side question took the owner away from the data question: the
+    consent they read a moment ago is given; registration goes on from its next question."""
+    from flows import registration
+
+    if turn.state.flow == "registration" or turn.yes_no() is not True or not registration.agrees_outright(turn):
+        return False
+    turn.owner.consent_at, turn.owner.consent_declined_at = turn.now, None
+    turn.start_flow("registration")
+    return True
+
+
 def _registration_invite(turn: "Turn") -> bool:
     """After a new owner's question was answered with "Ketik DAFTAR": "ya", "boleh", "mau" start it."""
     if turn.yes_no() is True:

@@ -8,6 +8,7 @@ False: "not mine after all"), and the next row is tried. Scores are on one scale
   0.97  a request to stop messaging (high recall, any wording)           `opt_out` detector
   0.95  the answer to a short question a global word or a clarification asked   (state.interrupt)
   0.94  an open human handoff: the mentor has the owner                 (cases.relay)
+  0.935 "ya udh setuju" from an owner who read the consent text lately, wherever they are now
   0.93  an answer to what the bot sent on its own (an event invitation)  (ANSWER_HOOKS)
   0.92  a clear free-text question over a step that takes any text     (question beats step)
   0.90  the answer to the pending question (the active flow's step)
@@ -98,6 +99,7 @@ def _if(value: float, test: Callable) -> Callable:
 STAGE_RULES: list[Rule] = [
     Rule("pending_question", 3, _if(0.95, lambda t: bool(t.state.interrupt)), act.pending_question, free_text=False),
     Rule("handoff", 4, _if(0.94, lambda t: True), act.handoff, free_text=False),
+    Rule("late_consent", 5, _if(0.935, lambda t: t.owner.consent_at is None), act.late_consent, free_text=False),
     Rule("invitation_answer", 5, _if(0.93, lambda t: True), act.invitation_answer, free_text=False),
     Rule("step", 6, _if(STEP_SCORE, lambda t: bool(t.state.step)), act.flow_step, free_text=False),
     Rule("feature_phrases", 7, _if(0.89, lambda t: True), act.feature_phrases, free_text=False),

@@ -264,6 +264,9 @@ NO_BACK_LINE = frozenset({"out_of_scope", "thanks", "greeting"})
 def _back_to_question(turn, place, name: str = "") -> None:
     """A side question was answered and the owner is still where they were: ask again."""
     state = turn.state
+    if place[0] == "ask" and (state.flow, state.step) == place:
+        turn.end_flow()  # "tulis pertanyaan Anda" was answered by what the owner wrote
+        return
     if place[1] is not None and place[0] != "menu" and (state.flow, state.step) == place:
         if name not in NO_BACK_LINE:
             turn.say("common.back_to_question")

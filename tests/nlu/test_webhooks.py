@@ -48,3 +48,38 @@ def test_twilio_out_of_scope_is_kind_and_no_registration_greeting(harness, conte
     sent = [m["Body"] for m in harness.fake.twilio_messages("whatsapp:+6281234567102")]
     assert sent[0] == content.t("nlu.out_of_scope.money")
     assert content.t("registration.welcome") not in sent
+
+
+def test_twilio_a_new_owner_in_own_words_from_question_to_registration(harness, content, clock):
+    """A first conversation as an older owner types it, through signed Twilio webhooks: announcing a
+    question opens the question prompt (never a mentor), "no permits at all" gets the NIB first
+    without declining the data question, agreeing in words is the consent, a city around Jakarta
+    answers the region question, and a vague reply never leaves a waiting question."""
+    sender = "whatsapp:+6281234567103"
+    seen = 0
+
+    def say(text: str) -> list[str]:
+        nonlocal seen
+        assert harness.twilio_post(harness.twilio_form(text, sender=sender)).status_code == 200
+        harness.send()
+        sent = [m["Body"] for m in harness.fake.twilio_messages(sender)]
+        new, seen = sent[seen:], len(sent)
+        assert new, f"no answer to {text!r}"
+        return new
+
+    assert "setuju" in " ".join(say("assalamualaikum bu")).lower()
+    assert say("sy mau nanya2 dulu ya") == [content.t("legality.ask_question")]
+    nothing = say("sy blm punya surat2 apa2")
+    assert nothing[0].startswith(content.t("legality.nothing_yet")[:40]) and "oss.go.id" in nothing[0]
+    assert "pendamping" not in nothing[0].lower()
+    assert say("ya udh setuju deh") == [content.t("registration.ask_name")]
+    for answer in ("Bu Sumi", "Dapur Sumi", "makanan", "rempeyek kacang"):
+        say(answer)
+    vague = say("blm tau")
+    assert content.t("registration.ask_city").split(":")[0] in vague[-1]  # asked again, no self-check
+    assert not any("cek mandiri" in text.lower() for text in vague)
+    outside = say("di tambun bekasi")
+    assert outside[0] == content.t("registration.outside_jakarta_note")
+    with harness.db.session() as session:
+        owner = session.scalars(select(Owner).where(Owner.address == "+6281234567103")).one()
+        assert owner.consent_at is not None and owner.city == "Bekasi" and owner.in_jakarta is False
