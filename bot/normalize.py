@@ -17,7 +17,7 @@ MAX_MATCH_CHARS = 500  # enough for any question; a pasted essay is matched on i
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 # Reduplication written with a 2, as owners type it: "tanya2" (tanya-tanya), "kirim2", "apa2".
-_REDUPLICATED = re.compile(r"^([^\W\d_]{3,})2$", re.UNICODE)
+_REDUPLICATED = re.compile(r"^([^\W\d_]{3,})2(nya)?$", re.UNICODE)  # "surat2nya" too
 
 
 def lexicon(content: Content | None = None) -> dict:
@@ -46,7 +46,7 @@ def _normalize(text: str, content: Content) -> str:
     text = _NON_WORD.sub(" ", text)
     words = _SPACES.sub(" ", text).strip().split(" ")
     abbreviations = lex.get("abbreviations") or {}
-    words = [_REDUPLICATED.sub(r"\1", word) if word.endswith("2") and word not in abbreviations else word
+    words = [_REDUPLICATED.sub(r"\1\2", word) if "2" in word and word not in abbreviations else word
              for word in words]
     expanded = [abbreviations.get(word, word) for word in words if word]
     return " ".join(expanded)

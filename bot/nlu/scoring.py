@@ -158,7 +158,7 @@ def ask_score(reading: Reading, ctx: Context) -> Scored:
     return ASK_ONLY_SCORE, {}
 
 
-ASK_ONLY_SCORE = 0.88
+ASK_ONLY_SCORE = 0.95  # above a greeting word beside it ("permisi, mau tanya")
 NOTHING_YET_SCORE = 0.97  # a narrow pattern (negated "have", no permit named): strong evidence
 
 
