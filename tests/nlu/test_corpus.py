@@ -27,7 +27,7 @@ def test_corpus_is_large_and_every_message_is_labelled(heldout, dev, content):
     assert len(heldout) + len(dev) >= 800
     rules = {"stop", "start", "menu", "back", "cancel", "help", "language", "my_data", "delete_data", "reminder",
              "permit_report", "product_question", "faq", "gmp_check", "legality", "events", "mentor", "registration",
-             "thanks", "greeting", "out_of_scope"}
+             "thanks", "greeting", "out_of_scope", "ask", "nothing_yet"}
     for item in heldout + dev:
         assert item["t"].strip() and item["i"] in rules, item
     texts = [normalize(item["t"], content) for item in heldout + dev]
