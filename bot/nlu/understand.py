@@ -277,10 +277,16 @@ def _back_to_question(turn, place, name: str = "") -> None:
             # it again (a short question, "Siapa nama Anda?", is simply asked again).
             previous = turn.previous_out()
             asked = turn.said[before:]
+            # (compared by its beginning: a word explained in brackets the first time is not the
+            # second, and what waited for LANJUT was never shown)
             if asked and sum(len(r.text) for r in asked) > 120 \
-                    and all(any(r.text in p for p in previous) for r in asked):
+                    and any(asked[0].text[:60] in p for p in previous):
                 del turn.said[before:]
                 turn._budget()
+                if turn.more_waiting:  # what waited for LANJUT still waits after a thank-you
+                    from bot.turn import MORE_KEY
+
+                    turn.data[MORE_KEY] = turn.more_waiting
 
 
 _warm_lock = threading.Lock()
