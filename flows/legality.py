@@ -709,8 +709,8 @@ def ask_report_product_name(turn: Turn) -> None:
 
 
 def handle_report_product_name(turn: Turn):
-    if not re.search(r"[^\W\d_]", turn.text):
-        return NOT_UNDERSTOOD
+    if not re.search(r"[^\W\d_]", turn.text) or turn.looks_like_question():
+        return NOT_UNDERSTOOD  # "berapa biaya halal" is a question, not a product's name
     pending = turn.data.get("pending")
     turn.data["queue"] = []
     groups = classify.find_products(turn.text, turn.content)

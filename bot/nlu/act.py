@@ -212,7 +212,7 @@ def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:
 
 
 def thanks(turn: "Turn", candidate: "Candidate") -> bool:
-    turn.say("nlu.thanks")
+    turn.say("nlu.ack" if candidate.slots.get("ack") else "nlu.thanks")
     if turn.flow_name and turn.flow_name != "menu":
         return True  # the understanding step asks the flow's question again
     if is_new(turn):

@@ -31,7 +31,7 @@ from typing import Callable
 
 from bot.nlu import act
 from bot.nlu.scoring import (
-    Context, ask_score, check_score, nothing_yet_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
+    Context, ask_score, check_score, nothing_yet_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
     report_score, product_score, faq_score,
 )
 
@@ -83,7 +83,7 @@ RULES: list[Rule] = [
     Rule("help", 32, classifier_score("help"), act.global_handler("help"), option="nlu.option.help"),
     Rule("menu", 33, classifier_score("menu"), act.global_handler("menu"), option="nlu.option.menu"),
     Rule("language", 34, classifier_score("language"), act.global_handler("language"), option="nlu.option.language"),
-    Rule("thanks", 40, classifier_score("thanks"), act.thanks),
+    Rule("thanks", 40, thanks_score, act.thanks),
     Rule("greeting", 41, classifier_score("greeting"), act.greeting),
     Rule("out_of_scope", 50, out_of_scope_score, act.out_of_scope),
 ]

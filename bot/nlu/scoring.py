@@ -159,6 +159,23 @@ def ask_score(reading: Reading, ctx: Context) -> Scored:
 
 
 ASK_ONLY_SCORE = 0.95  # above a greeting word beside it ("permisi, mau tanya")
+ACK_SCORE = 0.9
+
+
+def thanks_score(reading: Reading, ctx: Context) -> Scored:
+    """Thanks, and a bare acknowledgement with nothing asked ("ya", "baik", "👍"): a short kind
+    answer, never "outside what I can help with". Where a question waits, the step takes it first."""
+    from bot.nlu import answers
+    from bot.nlu.reading import vocabulary
+
+    probability = reading.scores.get("thanks", 0.0)
+    words = reading.word_set
+    if words and len(reading.words) <= 4 and not words - answers.words_of(answers.YES, ctx.content) \
+            - vocabulary(ctx.content).fillers:
+        return max(probability, ACK_SCORE), ({"ack": True} if probability < 0.5 else {})
+    return probability, {}
+
+
 NOTHING_YET_SCORE = 0.97  # a narrow pattern (negated "have", no permit named): strong evidence
 
 

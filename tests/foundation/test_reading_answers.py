@@ -38,7 +38,7 @@ def test_number_words(content):
 
 def test_normalize_expands_informal_words(content):
     assert normalize("Gmn cara dpt izin PIRT sy??", content) == "bagaimana cara dapat izin pirt saya"
-    assert normalize("P-IRT 👍", content) == "pirt ya"
+    assert normalize("P-IRT 👍", content) == "pirt oke"  # a thumbs-up acknowledges (and still answers yes)
 
 
 def test_questions_are_recognised(content):
