@@ -35,9 +35,18 @@ def _score(answer: str, phrase: str, **_kwargs) -> float:
     WRatio would accept."""
     score = fuzz.ratio(answer, phrase)
     said, label = set(answer.split()), set(phrase.split())
-    if len(answer) >= 4 and (said <= label or (label <= said and len(said - label) <= 2)):
+    if len(answer) >= 4 and (said <= label or (label <= said and len(said - label) <= 2
+                                              and (len(label) > 1 or said - label <= _answer_words()))):
+        # A one-word label inside a longer answer only with answer words around it ("iya setuju"),
+        # never inside a sentence of its own ("mahal ga ngurusnya" is no pick of "Tidak").
         score = max(score, fuzz.token_set_ratio(answer, phrase))
     return score
+
+
+def _answer_words() -> frozenset[str]:
+    content = get_content()
+    return answers.words_of("fillers", content) | answers.words_of(answers.YES, content) \
+        | answers.words_of(answers.NO, content)
 
 
 def number_of(text: str, content: Content | None = None) -> int | None:

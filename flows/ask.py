@@ -142,8 +142,9 @@ def product_question(turn: Turn, in_flow: bool) -> bool:
     from bot.nlu.reading import vocabulary
 
     words = set(turn.norm.split())
+    short_question = len(words) <= 4 and turn.looks_like_question()  # "kl lulur?" after a permit answer
     if not (words & {normalize(w, turn.content) for w in PERMIT_QUESTION_WORDS}) \
-            and not (words & vocabulary(turn.content).sell_words):
+            and not (words & vocabulary(turn.content).sell_words) and not short_question:
         return False  # a product named in passing ("keripik saya gosong") is no permit question
     groups = classify.find_products(turn.text, turn.content)
     if not groups or len({m.key for m in groups[0]}) > 1:

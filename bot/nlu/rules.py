@@ -31,7 +31,7 @@ from typing import Callable
 
 from bot.nlu import act
 from bot.nlu.scoring import (
-    Context, ask_score, check_score, nothing_yet_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
+    Context, ask_score, check_score, nothing_yet_score, registration_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
     report_score, product_score, faq_score,
 )
 
@@ -74,7 +74,7 @@ RULES: list[Rule] = [
          option="nlu.option.events"),
     Rule("mentor", 23, classifier_score("mentor"), act.start_flow("mentor"), consent=True,
          option="nlu.option.mentor"),
-    Rule("registration", 24, classifier_score("registration"), act.start_flow("registration"),
+    Rule("registration", 24, registration_score, act.start_flow("registration"),
          option="nlu.option.registration"),
     Rule("ask", 25, ask_score, act.start_flow("ask"), option="nlu.option.faq"),
     Rule("my_data", 30, classifier_score("my_data"), act.global_handler("my_data"), option="nlu.option.my_data"),

@@ -159,6 +159,29 @@ def ask_score(reading: Reading, ctx: Context) -> Scored:
 
 
 ASK_ONLY_SCORE = 0.95  # above a greeting word beside it ("permisi, mau tanya")
+JOIN_SCORE = 0.9
+
+
+def registration_score(reading: Reading, ctx: Context) -> Scored:
+    """"ok daftar aja", "ikut deh": a join word (content/lexicon.yaml `join_words`), not negated,
+    from an owner who has not registered, is a wish to register, whatever else is polite around it."""
+    from bot.normalize import word_set
+
+    from bot.nlu import answers
+    from bot.nlu.reading import vocabulary
+
+    probability = reading.scores.get("registration", 0.0)
+    words, join = reading.word_set, word_set(ctx.content, "join_words")
+    if not ctx.consent and not reading.negated and words & join and len(reading.words) <= 6 \
+            and not words - join - answers.words_of(answers.YES, ctx.content) - vocabulary(ctx.content).fillers \
+            - JOIN_AROUND:
+        probability = max(probability, JOIN_SCORE)  # nothing else named ("daftar pelatihan" is an event)
+    return probability, {}
+
+
+JOIN_AROUND = frozenset({"saja", "deh", "dong", "sekarang", "sini", "program", "ini", "langsung", "aja"})
+
+
 ACK_SCORE = 0.9
 
 
