@@ -160,6 +160,8 @@ def check_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("gmp_check", 0.0)
     if reading.act == "question" and not reading.word_set & CHECK_VERBS:
         probability *= 0.4
+    if reading.word_set & REMINDER_WORDS:
+        probability *= 0.3  # "kabari saya tgl 5 buat cek dapur": the check is what to be reminded of
     return probability, {}
 
 
@@ -316,10 +318,12 @@ def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
     from bot.nlu import model
 
     matcher = faq.matcher(content)
-    result = matcher.match(reading.text)
+    # The words as read: glued suffixes stripped ("pirtne" -> "pirt"), so the permit is named.
+    text = " ".join(reading.words) or reading.text
+    result = matcher.match(text)
     if result.status == "answer":
         return "answer", [result.best.key]
-    probabilities = model.topic_model(content).probabilities(matcher.prepare(reading.text))
+    probabilities = model.topic_model(content).probabilities(matcher.prepare(text))
     ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])
     (top, p1), (_, p2) = ranked[0], ranked[1]
     candidates = [t.key for t, _ in result.candidates]
