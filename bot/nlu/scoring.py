@@ -151,7 +151,7 @@ def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
     return score
 
 
-CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "periksa", "diperiksa", "nilai", "dinilai", "mulai", "lanjut",
+CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "cekin", "dicekin", "ngecekin", "periksa", "periksain", "diperiksa", "nilai", "dinilai", "mulai", "lanjut",
                          "lanjutkan", "lanjutin", "uji", "check", "hasil", "checklist", "penilaian"})
 
 
@@ -160,6 +160,8 @@ def check_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("gmp_check", 0.0)
     if reading.act == "question" and not reading.word_set & CHECK_VERBS:
         probability *= 0.4
+    elif reading.act == "statement" and not reading.word_set & CHECK_VERBS:
+        probability *= 0.5  # "tembok dapur saya belum diplester" tells about the kitchen; asks no check
     if reading.word_set & REMINDER_WORDS:
         probability *= 0.3  # "kabari saya tgl 5 buat cek dapur": the check is what to be reminded of
     return probability, {}
@@ -268,7 +270,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.6
     if reading.act == "question" and "number" not in reading.slots:
         probability += 0.5 * reading.scores.get("permit_report", 0.0)
-    if reading.act == "question" and not reading.word_set & CHECK_VERBS:
+    if reading.act in ("question", "statement") and not reading.word_set & CHECK_VERBS:
         probability += 0.6 * reading.scores.get("gmp_check", 0.0)
     if reading.act == "report":
         probability *= 0.6
