@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.content import Content
+from bot.content import Content, content_check
 from bot.legality import rules as legality_rules
 from bot.normalize import normalize
 
@@ -171,6 +171,7 @@ class FaqMatcher:
         return 0.5 * fuzzy + 0.5 * 100.0 * 2 * precision * recall / (precision + recall)
 
     def aspects_in(self, words: frozenset[str]) -> set[str]:
+        words = words | {w[:-3] for w in words if w.endswith("nya")}  # "tarifnya", "biayanya"
         return {aspect for aspect, aspect_words in self.aspect_words.items() if words & aspect_words}
 
     def scores(self, text: str) -> tuple[str, list[tuple[Topic, float]]]:
@@ -228,3 +229,12 @@ def matcher(content: Content) -> FaqMatcher:
 
 def topic_by_key(content: Content, key: str) -> Topic | None:
     return next((t for t in matcher(content).topics if t.key == key), None)
+
+
+@content_check
+def faq_aspects_are_known(content: Content) -> list[str]:
+    """Each FAQ topic's `aspects` are named in content/legality/matching.yaml `aspect_words`."""
+    known = settings(content).get("aspect_words") or {}
+    return [f"faq: {entry.get('id')}: unknown aspect {aspect!r} (add it to {MATCHING_FILE} aspect_words)"
+            for entry in legality_rules.faq_entries(content) for aspect in entry.get("aspects") or []
+            if aspect not in known]

@@ -151,8 +151,9 @@ def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
     return score
 
 
-CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "cekin", "dicekin", "ngecekin", "periksa", "periksain", "diperiksa", "nilai", "dinilai", "mulai", "lanjut",
-                         "lanjutkan", "lanjutin", "uji", "check", "hasil", "checklist", "penilaian"})
+CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "cekin", "dicekin", "ngecekin", "periksa", "periksain", "diperiksa",
+                         "nilai", "dinilai", "mulai", "lanjut", "lanjutkan", "lanjutin", "uji", "check", "hasil",
+                         "checklist", "penilaian"})
 
 
 def check_score(reading: Reading, ctx: Context) -> Scored:
