@@ -126,3 +126,17 @@ def test_telegram_selling_in_a_minimarket_and_setting_an_expiry_date_are_answere
     sent = _telegram(harness, "tanggal kadaluarsa di label itu sy sendiri yg nentuin?", 70303)[2:]
     _understood(sent)
     assert "tanggal kedaluwarsa" in sent[0] and "7 hari" in sent[0]
+
+
+def test_telegram_a_product_fact_puts_a_registered_product_into_the_pathway(harness, clock):
+    _register(harness.db, "telegram", "70304", products=["kunyit asam", "keripik tempe"])
+    sent = _telegram(harness, "kunir asemnya tahan seminggu doang dikulkas", 70304)
+    _understood(sent)
+    text = "\n".join(sent)
+    assert "saya catat kunyit asam di jalur izin Anda" in text and "kurang dari 7 hari" in text
+    with harness.db.session() as s:
+        product = s.scalars(select(LegalityProduct)).one()
+        assert (product.name, product.route, product.answers["shelf_life"]) == ("kunyit asam", "food_none", False)
+    # IZIN SAYA goes on with the other registered product only: kunyit asam is settled.
+    sent = _telegram(harness, "izin saya", 70304)[len(sent):]
+    assert "keripik tempe" in sent[0] and not any("kunyit" in t.lower() for t in sent), sent
