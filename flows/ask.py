@@ -151,6 +151,60 @@ def product_question(turn: Turn, in_flow: bool) -> bool:
         return False
     key = groups[0][0].key
     facts = classify.modifier_facts(turn.text, turn.content)
+    return answer_product(turn, key, facts, in_flow)
+
+
+def product_fact(turn: Turn, key: str | None, facts: dict | None, in_flow: bool) -> bool:
+    """A fact about a product said without a question ("kunyit asam saya cuma tahan 5 hari di
+    kulkas"): what the fact means for the permit. For a registered owner whose pathway holds the
+    product, the fact is recorded and the product classified again (its steps follow the route)."""
+    if not key or not facts:
+        return False
+    if turn.owner.consent_at is not None:
+        from sqlalchemy import select
+
+        from storage.models.legality import LegalityProduct
+
+        saved = turn.session.scalars(select(LegalityProduct).where(
+            LegalityProduct.owner_id == turn.owner.id, LegalityProduct.product_key == key)
+            .order_by(LegalityProduct.id)).first()
+        if saved is not None:
+            decision = classify.decide(turn.content, key, {**(saved.answers or {}), **facts})
+            if decision.status == "decided" and decision.route is not None:
+                changed = decision.route != saved.route
+                pathway.add_product(turn.session, turn.owner, saved.name, decision, turn.content, turn.now)
+                turn.say("legality.fact_saved" if changed else "legality.fact_saved_same", product=saved.name)
+                _say_quick_route(turn, legality.product_name(turn, key), decision)
+                return True
+        else:
+            # A product the owner named at registration, not yet in the pathway: when the fact
+            # settles its route, it enters the pathway now.
+            decision = classify.decide(turn.content, key, facts)
+            name = _registered_product_name(turn, key)
+            if name and decision.status == "decided" and decision.route is not None:
+                pathway.add_product(turn.session, turn.owner, name, decision, turn.content, turn.now)
+                turn.say("legality.fact_saved_new", product=name)
+                _say_quick_route(turn, legality.product_name(turn, key), decision)
+                return True
+    decision = classify.decide(turn.content, key, facts)
+    if in_flow and decision.status != "outside" and decision.route is None and _branches(turn, decision) is None:
+        return False  # it would need questions of its own: not in the middle of another flow
+    turn.say("legality.fact_noted")
+    return answer_product(turn, key, facts, in_flow)
+
+
+def _registered_product_name(turn: Turn, key: str) -> str | None:
+    """The owner's own name for the product `key` among the products given at registration."""
+    for typed in turn.owner.products or []:
+        groups = classify.find_products(str(typed), turn.content)
+        if any(match.key == key for group in groups for match in group):
+            return str(typed)
+    return None
+
+
+def answer_product(turn: Turn, key: str, facts: dict, in_flow: bool) -> bool:
+    """The permit route of one product with the facts known: said at once when decided, both
+    outcomes when one yes/no decides it, else the legality flow asks (not mid-flow)."""
     decision = classify.decide(turn.content, key, facts)
     name = legality.product_name(turn, key)
     if decision.status == "outside":

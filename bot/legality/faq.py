@@ -3,7 +3,9 @@
 The question is normalised (content/lexicon.yaml: "brp" -> "berapa", "pirt" ...), filler words are
 dropped, and words that are a typo of a word the FAQ uses are corrected ("sertifkat"). Each topic is
 scored by rapidfuzz against its example questions, plus or minus points when the question names the
-topic's permit or only other permits (so "berapa lama NIB berlaku" never answers about P-IRT).
+topic's permit or only other permits (so "berapa lama NIB berlaku" never answers about P-IRT), plus
+points when the question asks what the topic answers (its `aspects`: "bayar", "duit", "mahal" ask
+about cost, so "pirt bayar ga" is the P-IRT cost, not any P-IRT topic).
 
 The bot answers only when the best topic clears `threshold` AND leads the runner-up by `margin`
 (both in content/legality/matching.yaml). Otherwise it asks which of the top topics was meant, or,
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.content import Content
+from bot.content import Content, content_check
 from bot.legality import rules as legality_rules
 from bot.normalize import normalize
 
@@ -34,6 +36,7 @@ class Topic:
     about: frozenset[str]
     examples: list[str]
     entry: dict
+    aspects: frozenset[str] = frozenset()  # what the topic answers about its permit: cost, ...
 
 
 @dataclass
@@ -62,6 +65,9 @@ class FaqMatcher:
         self.entity_bonus = float(cfg.get("entity_bonus", 8))
         self.entity_penalty = float(cfg.get("entity_penalty", 25))
         self.definition_penalty = float(cfg.get("definition_penalty", 0))
+        self.aspect_bonus = float(cfg.get("aspect_bonus", 0))
+        self.aspect_words = {aspect: frozenset(normalize(str(w), content) for w in words)
+                             for aspect, words in (cfg.get("aspect_words") or {}).items()}
         self.not_definition = frozenset(normalize(str(w), content) for w in cfg.get("not_definition_words") or [])
         self.fillers = frozenset(normalize(str(w), content) for w in cfg.get("fillers") or [])
         lexicon = content.data("lexicon.yaml") or {}
@@ -81,7 +87,8 @@ class FaqMatcher:
         for entry in legality_rules.faq_entries(content):
             examples = [self.prepare(str(e), correct=False) for e in entry.get("examples") or []]
             self.topics.append(Topic(entry["id"], "faq", entry.get("title") or {},
-                                     frozenset(entry.get("about") or []), [e for e in examples if e], entry))
+                                     frozenset(entry.get("about") or []), [e for e in examples if e], entry,
+                                     frozenset(entry.get("aspects") or [])))
         patterns = cfg.get("glossary_patterns") or ["apa itu {term}"]
         for key, term in terms.items():
             examples = []
@@ -100,6 +107,8 @@ class FaqMatcher:
             for alias in product.get("aliases") or []:
                 known.update(normalize(str(alias), content).split())
         known.update(str(v) for v in (lexicon.get("abbreviations") or {}).values())
+        for words in self.aspect_words.values():
+            known.update(words)
         self._vocab_set = frozenset(self.vocabulary)
         self._known = frozenset(known)
         # A word used by few topics says more about the topic than "pirt" or "apa" do.
@@ -161,12 +170,17 @@ class FaqMatcher:
         precision, recall = shared / q_weight, shared / e_weight
         return 0.5 * fuzzy + 0.5 * 100.0 * 2 * precision * recall / (precision + recall)
 
+    def aspects_in(self, words: frozenset[str]) -> set[str]:
+        words = words | {w[:-3] for w in words if w.endswith("nya")}  # "tarifnya", "biayanya"
+        return {aspect for aspect, aspect_words in self.aspect_words.items() if words & aspect_words}
+
     def scores(self, text: str) -> tuple[str, list[tuple[Topic, float]]]:
         query = self.prepare(text)
         if not query:
             return query, []
         named = self.entities_in(query)
         q_words = frozenset(query.split())
+        asked = self.aspects_in(q_words)
         q_weight = self._weight(q_words)
         scored: list[tuple[Topic, float]] = []
         for topic, examples in zip(self.topics, self._prepared):
@@ -176,13 +190,16 @@ class FaqMatcher:
                 best += self.entity_bonus if named & topic.about else -self.entity_penalty
             if topic.kind == "glossary" and q_words & self.not_definition:
                 best -= self.definition_penalty
+            if asked & topic.aspects:
+                best += self.aspect_bonus
             scored.append((topic, best))
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return query, scored
 
     def looks_like_legality_question(self, text: str) -> bool:
         words = normalize(text, self.content).split()
-        return bool(set(words) & self.signals) or bool(self.entities_in(" ".join(words)))
+        return bool(set(words) & self.signals) or bool(self.entities_in(" ".join(words))) \
+            or bool(self.aspects_in(frozenset(words)))
 
     def match(self, text: str) -> FaqResult:
         query, scored = self.scores(text)
@@ -212,3 +229,12 @@ def matcher(content: Content) -> FaqMatcher:
 
 def topic_by_key(content: Content, key: str) -> Topic | None:
     return next((t for t in matcher(content).topics if t.key == key), None)
+
+
+@content_check
+def faq_aspects_are_known(content: Content) -> list[str]:
+    """Each FAQ topic's `aspects` are named in content/legality/matching.yaml `aspect_words`."""
+    known = settings(content).get("aspect_words") or {}
+    return [f"faq: {entry.get('id')}: unknown aspect {aspect!r} (add it to {MATCHING_FILE} aspect_words)"
+            for entry in legality_rules.faq_entries(content) for aspect in entry.get("aspects") or []
+            if aspect not in known]

@@ -182,6 +182,8 @@ def product_question(turn: "Turn", candidate: "Candidate") -> bool:
     in_flow = bool(turn.state.flow and turn.state.flow != "menu")
     if ask.product_question(turn, in_flow):
         return True
+    if ask.product_fact(turn, candidate.slots.get("product"), candidate.slots.get("facts"), in_flow):
+        return True  # "kunyit asam saya cuma tahan seminggu di kulkas": what that means for the permit
     return ask.faq_or_unknown(turn, in_flow, product_expected=True)
 
 

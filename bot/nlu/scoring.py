@@ -223,8 +223,9 @@ def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
     return score
 
 
-CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "periksa", "diperiksa", "nilai", "dinilai", "mulai", "lanjut",
-                         "lanjutkan", "lanjutin", "uji", "check", "hasil", "checklist", "penilaian"})
+CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "cekin", "dicekin", "ngecekin", "periksa", "periksain", "diperiksa",
+                         "nilai", "dinilai", "mulai", "lanjut", "lanjutkan", "lanjutin", "uji", "check", "hasil",
+                         "checklist", "penilaian"})
 
 
 def check_score(reading: Reading, ctx: Context) -> Scored:
@@ -232,6 +233,10 @@ def check_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("gmp_check", 0.0)
     if reading.act == "question" and not reading.word_set & CHECK_VERBS:
         probability *= 0.4
+    elif reading.act == "statement" and not reading.word_set & CHECK_VERBS:
+        probability *= 0.5  # "tembok dapur saya belum diplester" tells about the kitchen; asks no check
+    if reading.word_set & REMINDER_WORDS:
+        probability *= 0.3  # "kabari saya tgl 5 buat cek dapur": the check is what to be reminded of
     return probability, {}
 
 
@@ -338,7 +343,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.6
     if reading.act == "question" and "number" not in reading.slots:
         probability += 0.5 * reading.scores.get("permit_report", 0.0)
-    if reading.act == "question" and not reading.word_set & CHECK_VERBS:
+    if reading.act in ("question", "statement") and not reading.word_set & CHECK_VERBS:
         probability += 0.6 * reading.scores.get("gmp_check", 0.0)
     if reading.act == "report":
         probability *= 0.6
@@ -390,10 +395,12 @@ def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
     from bot.nlu import model
 
     matcher = faq.matcher(content)
-    result = matcher.match(reading.text)
+    # The words as read: glued suffixes stripped ("pirtne" -> "pirt"), so the permit is named.
+    text = " ".join(reading.words) or reading.text
+    result = matcher.match(text)
     if result.status == "answer":
         return "answer", [result.best.key]
-    probabilities = model.topic_model(content).probabilities(matcher.prepare(reading.text))
+    probabilities = model.topic_model(content).probabilities(matcher.prepare(text))
     ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])
     (top, p1), (_, p2) = ranked[0], ranked[1]
     candidates = [t.key for t, _ in result.candidates]

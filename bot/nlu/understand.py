@@ -249,7 +249,7 @@ def _run(turn, candidate: Candidate) -> bool:
     taken = bool(rule.handle(turn, candidate))
     invited = {turn.t(key) for key in INVITING_TEXTS}
     if taken and rule.answers and new_idle and not turn.state.flow and not turn.state.interrupt \
-            and not turn.data.get(INVITED_KEY) and not any(r.text in invited for r in turn.replies):
+            and not turn.data.get(INVITED_KEY) and not any(r.text in invited for r in turn.said):
         # A new owner's question is answered first; then one short line inviting registration (once).
         turn.say("nlu.first_contact.invite")
         turn.data[INVITED_KEY] = True
