@@ -384,6 +384,7 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
 
 
 TOPIC_SURE = 0.6
+TOPIC_AGREE = 0.5
 
 
 def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
@@ -408,6 +409,8 @@ def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
         return "answer", candidates  # one close topic: answer it (a one-option menu is no choice)
     if p1 >= TOPIC_SURE and p1 - p2 >= 0.2:
         return "answer", [top]
+    if result.status == "choose" and candidates and candidates[0] == top and p1 >= TOPIC_AGREE and p1 - p2 >= 0.3:
+        return "answer", [top]  # the matcher's best and the classifier's best agree, clearly ahead
     if result.status == "choose":
         return "choose", candidates
     return "none", []
