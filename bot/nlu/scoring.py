@@ -212,7 +212,12 @@ def nothing_yet_score(reading: Reading, ctx: Context) -> Scored:
         return 0.0, {}
     if words - vocab.have_words - vocab.nothing_words - vocab.fillers - vocab.negation:
         return 0.0, {}
+    if not words & (vocab.nothing_words | OWN_WORDS):
+        return 0.0, {}  # "blm ada" alone: not yet what? (at a question, the question's own answer)
     return NOTHING_YET_SCORE, {}
+
+
+OWN_WORDS = frozenset({"punya", "pegang", "memiliki"})
 
 
 def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:

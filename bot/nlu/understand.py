@@ -233,6 +233,8 @@ def _clear_beside_step(turn, understanding: Understanding) -> bool:
     if understanding.decision == "take" and best.name in SMALL_TALK:
         return True
     reading = understanding.reading
+    if understanding.decision == "take" and best.score >= float(cfg.get("beside_step_sure", 0.88)):
+        return True  # "pengingat saya", "cek dapur": short, and sure (an entry phrase scores 0.88)
     substance = any(key in reading.slots for key in SLOTS_OF_SUBSTANCE)
     long_enough = len(reading.words) >= int(cfg.get("beside_step_min_words", 3))
     if not (substance or long_enough):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from twilio.request_validator import RequestValidator
 
 from bot.clock import local, utcnow
@@ -120,6 +122,25 @@ class Mission:
         return done.stdout
 
 
+def always_working_content(tmp_path: Path) -> Path:
+    """The demo content with mentors at work around the clock. A new case found outside working
+    hours reaches the mentors when their day starts (bot/handoff/routing.py), so with the real
+    calendar this mission would pass only on weekday office hours in Jakarta, never at night or on
+    a holiday, whenever CI happens to run."""
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    sla_path = content / "handoff" / "sla.yaml"
+    sla = yaml.safe_load(sla_path.read_text(encoding="utf-8"))
+    sla["working_hours"] = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    sla["public_holidays"] = ""
+    sla_path.write_text(yaml.safe_dump(sla, allow_unicode=True), encoding="utf-8")
+    holidays_path = content / "handoff" / "holidays.yaml"
+    holidays = yaml.safe_load(holidays_path.read_text(encoding="utf-8")) or {}
+    holidays["holidays"] = []
+    holidays_path.write_text(yaml.safe_dump(holidays, allow_unicode=True), encoding="utf-8")
+    return content
+
+
 @pytest.fixture
 def mission(fresh_pg_url, tmp_path):
     fake = FakeProviders().start()
@@ -127,7 +148,7 @@ def mission(fresh_pg_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "WHATSAPP_TEMPLATE_"))}
     env.update(
         DATABASE_URL=fresh_pg_url, UMKM_DATA_DIR=str(tmp_path), UMKM_PORT=str(port),
-        CONTENT_DIR=str(REPO / "content"), PUBLIC_BASE_URL=PUBLIC, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        CONTENT_DIR=str(always_working_content(tmp_path)), PUBLIC_BASE_URL=PUBLIC, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_WHATSAPP_FROM=OUR_NUMBER, TWILIO_API_BASE=fake.url,
         TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET, TELEGRAM_API_BASE=fake.url,
         SENDER_POLL_SECONDS="0.03", PYTHONFAULTHANDLER="1",
