@@ -10,6 +10,7 @@ Rendering uses StrictUndefined: a missing variable is an error, never a blank in
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -261,14 +262,21 @@ def _code_references(roots: list[Path]):
 
 
 _content: dict[str, Content] = {}
+_by_setting: dict[str, Content] = {}  # CONTENT_DIR as set (or "") -> its content
 _content_lock = threading.Lock()
 
 
 def get_content(root: Path | None = None) -> Content:
     if root is None:
+        # Called on every message: the content for the configured directory without rebuilding settings.
+        found = _by_setting.get(os.environ.get("CONTENT_DIR", ""))
+        if found is not None:
+            return found
         from bot.config import load_settings
 
-        root = load_settings().content_dir
+        found = get_content(load_settings().content_dir)
+        _by_setting[os.environ.get("CONTENT_DIR", "")] = found
+        return found
     key = str(Path(root).resolve())
     with _content_lock:
         if key not in _content:

@@ -121,6 +121,10 @@ class Notifier:
                 self.wanted.wait(1.0)
 
 
+class _TurnFailed(Exception):
+    """A turn failed in a batch run without savepoints (the batch is rolled back and run carefully)."""
+
+
 @dataclass(frozen=True)
 class ClaimedMessage:
     id: int
@@ -316,28 +320,58 @@ class Inbox:
     def work_batch(self, limit: int = 32, loop: asyncio.AbstractEventLoop | None = None) -> int:
         """Claim, handle and finish one batch in one transaction; returns how many rows it claimed.
 
-        `loop`: the event loop the channels' async parts run on (None: a private one)."""
-        from bot.pipeline import TurnWrites
-
+        The turns run one after another without a savepoint each (a savepoint costs two round trips
+        and a flush per turn). Should one of them fail, the whole transaction is rolled back and the
+        batch runs again at once, now with a savepoint per turn, so that the failing turn alone is
+        rolled back and retried later. `loop`: the event loop the channels' async parts run on
+        (None: a private one)."""
         if not self.db.is_postgres:
             limit = 1  # SQLite: one write lock for the whole batch; keep it one turn short
+        prepared: dict[int, Any] = {}  # a message's channel preparation is done once, even if run twice
+        try:
+            return self._work_batch(limit, loop, prepared, careful=False)
+        except _TurnFailed as failed:
+            log.info("inbox %s failed in a batch; handling the batch again with a savepoint per turn", failed)
+            return self._work_batch(limit, loop, prepared, careful=True)
+
+    def _work_batch(self, limit: int, loop: asyncio.AbstractEventLoop | None, prepared: dict[int, Any],
+                    careful: bool) -> int:
+        from bot import turn_batch
+        from bot.pipeline import TurnWrites
+
         erased: list[str] = []
         with self.db.session() as session:
             batch = self.claim(session, limit)
             if not batch:
                 return 0
-            prepared = self._prepare(batch, loop)
+            fresh = [c for c in batch if c.id not in prepared]
+            if fresh:
+                prepared.update(zip((c.id for c in fresh), self._prepare(fresh, loop)))
             writes = TurnWrites()
             done: list[int] = []
             failed: list[tuple[ClaimedMessage, str]] = []
-            for claimed, data in zip(batch, prepared):
+            inbounds: list[tuple[ClaimedMessage, Inbound]] = []
+            for claimed in batch:
+                data = prepared[claimed.id]
                 if isinstance(data, BaseException):
                     failed.append((claimed, f"{type(data).__name__}: {data}"))
+                else:
+                    inbounds.append((claimed, self._inbound(claimed, data)))
+            # What every turn needs to know, for the whole batch at once (bot/turn_batch.py).
+            turn_batch.load(session, [inbound for _, inbound in inbounds], record_messages=not careful)
+            for claimed, inbound in inbounds:
+                if not careful:
+                    try:
+                        result = self.turn(session, self.db, inbound, self.content, writes)
+                    except Exception as exc:
+                        raise _TurnFailed(claimed.id) from exc
+                    erased.extend(result.erased_media)
+                    done.append(claimed.id)
                     continue
                 mark = writes.mark()
                 try:
                     with session.begin_nested():
-                        result = self.turn(session, self.db, self._inbound(claimed, data), self.content, writes)
+                        result = self.turn(session, self.db, inbound, self.content, writes)
                         erased.extend(result.erased_media)
                 except Exception as exc:
                     log.exception("inbox %s (%s) not handled", claimed.id, claimed.channel)
@@ -345,6 +379,7 @@ class Inbox:
                     failed.append((claimed, f"{type(exc).__name__}: {exc}"))
                     continue
                 done.append(claimed.id)
+            turn_batch.forget(session)
             writes.flush(session)
             now = utcnow()
             if done:
