@@ -1,6 +1,6 @@
 """Benchmark: what one inbox turn costs the worker, measured on PostgreSQL without HTTP in the way.
 
-    .venv/bin/python bench/inbox_batch_cost.py [--owners 300] [--rounds 10] [--batch 32]
+    .venv/bin/python bench/inbox_batch_cost.py [--owners 300] [--rounds 10] [--batch 32] [--concurrency 1]
         [--profile] [--top 40] [--sort cumulative|tottime] [--plain 1] [--statements 25]
 
 Needs TEST_POSTGRES_URL (an admin URL; `scripts/postgres-test-server url` prints the local one); a
@@ -54,7 +54,9 @@ class Counting:
         self.begins = 0
         self.ends = 0
         self.on = False
+        self.seconds: Counter[str] = Counter()
         event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "after_cursor_execute", self._done)
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
@@ -62,6 +64,12 @@ class Counting:
     def _statement(self, conn, cursor, statement, parameters, context, executemany):
         if self.on:
             self.statements[" ".join(statement.split())[:110]] += 1
+            conn.info["bench_started"] = time.perf_counter()
+
+    def _done(self, conn, cursor, statement, parameters, context, executemany):
+        started = conn.info.pop("bench_started", None)
+        if self.on and started is not None:
+            self.seconds[" ".join(statement.split())[:110]] += time.perf_counter() - started
 
     def _begin(self, conn):
         if self.on:
@@ -72,7 +80,7 @@ class Counting:
             self.ends += 1
 
 
-def one_run(admin_url: str, owners: int, rounds: int, batch: int, profile: bool) -> dict:
+def one_run(admin_url: str, owners: int, rounds: int, batch: int, profile: bool, concurrency: int = 1) -> dict:
     from sqlalchemy import text
 
     from bot.channels import runtime
@@ -102,12 +110,18 @@ def one_run(admin_url: str, owners: int, rounds: int, batch: int, profile: bool)
                 return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
 
         before = {pid: cpu_seconds([pid]) for pid in backends()}
-        profiler = cProfile.Profile() if profile else None
+        profiler = cProfile.Profile(time.process_time) if profile else None  # CPU time, not wall: the machine is shared
         counting.on = True
         wall0, cpu0 = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        inbox.work_until_idle(batch)
+        if concurrency == 1:
+            inbox.work_until_idle(batch)
+        else:  # as `umkm-bot worker --concurrency N`: N batches in flight in this process
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(concurrency) as pool:
+                list(pool.map(lambda _: inbox.work_until_idle(batch), range(concurrency)))
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -119,7 +133,7 @@ def one_run(admin_url: str, owners: int, rounds: int, batch: int, profile: bool)
             outbox = conn.scalar(text("SELECT count(*) FROM outbox WHERE address <> '+6289999999999'"))
         db.dispose()
     return {"done": done, "outbox": outbox, "wall": wall, "cpu": cpu, "pg": pg,
-            "statements": counting.statements, "transactions": counting.begins, "ends": counting.ends,
+            "statements": counting.statements, "seconds": counting.seconds, "transactions": counting.begins, "ends": counting.ends,
             "profiler": profiler}
 
 
@@ -132,8 +146,10 @@ def report(label: str, run: dict, show_statements: int) -> None:
     print(f"  worker CPU {1000 * run['cpu'] / n:.2f} ms/msg, PostgreSQL backends {1000 * run['pg'] / n:.2f} ms/msg")
     print(f"  statements {statements / n:.2f}/msg, transactions {run['transactions'] / n:.3f}/msg, "
           f"round trips {round_trips / n:.2f}/msg")
+    if show_statements:
+        print("  per message: statements, ms waiting for them (wall clock)")
     for statement, count in run["statements"].most_common(show_statements):
-        print(f"    {count / n:6.3f}  {statement}")
+        print(f"    {count / n:6.3f} {1000 * run['seconds'][statement] / n:6.3f}  {statement}")
 
 
 def main() -> None:
@@ -141,9 +157,11 @@ def main() -> None:
     parser.add_argument("--owners", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=1, help="batches in flight at once (threads)")
     parser.add_argument("--profile", action="store_true", help="repeat the run under cProfile")
     parser.add_argument("--top", type=int, default=40, help="functions shown with --profile")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative or tottime")
+    parser.add_argument("--save", help="also write the cProfile statistics to this file")
     parser.add_argument("--plain", type=int, default=1, help="plain runs (0: only the profiled one)")
     parser.add_argument("--statements", type=int, default=0, help="most frequent statements shown")
     args = parser.parse_args()
@@ -151,12 +169,14 @@ def main() -> None:
     if not admin_url:
         raise SystemExit("TEST_POSTGRES_URL is not set (scripts/postgres-test-server url)")
     for _ in range(args.plain):
-        plain = one_run(admin_url, args.owners, args.rounds, args.batch, profile=False)
+        plain = one_run(admin_url, args.owners, args.rounds, args.batch, profile=False, concurrency=args.concurrency)
         report("plain", plain, args.statements)
     if args.profile:
         profiled = one_run(admin_url, args.owners, args.rounds, args.batch, profile=True)
         report("under cProfile", profiled, 0)
         stats = pstats.Stats(profiled["profiler"])
+        if args.save:
+            stats.dump_stats(args.save)
         stats.sort_stats(args.sort).print_stats(args.top)
 
 

@@ -105,6 +105,7 @@ class Content:
             keep_trailing_newline=False,
         )
         self._compiled: dict[tuple[str, str], jinja2.Template] = {}
+        self._plain: dict[tuple[str, str], str] = {}  # texts rendered without variables
         for lang in LANGS:
             self._texts[lang] = self._load_texts(lang)
 
@@ -134,11 +135,18 @@ class Content:
     def t(self, key: str, lang: str = DEFAULT_LANG, **variables: Any) -> str:
         lang = lang if lang in LANGS else DEFAULT_LANG
         cache_key = (lang, key)
+        if not variables:  # a text without variables reads the same every time: rendered once
+            rendered = self._plain.get(cache_key)
+            if rendered is not None:
+                return rendered
         template = self._compiled.get(cache_key)
         if template is None:
             template = self.env.from_string(self.raw(key, lang))
             self._compiled[cache_key] = template
-        return template.render(**variables).strip()
+        rendered = template.render(**variables).strip()
+        if not variables:
+            self._plain[cache_key] = rendered
+        return rendered
 
     def render(self, template_name: str, lang: str = DEFAULT_LANG, **variables: Any) -> str:
         lang = lang if lang in LANGS else DEFAULT_LANG

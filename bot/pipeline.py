@@ -60,6 +60,8 @@ OWNERS = Owner.__table__
 # An owner's message: their last message time, and they are reachable again (executemany for a batch).
 OWNER_SEEN = (update(OWNERS).where(OWNERS.c.id == bindparam("owner"))
               .values(last_inbound_at=bindparam("at"), unreachable_at=None))
+LOG_ROWS = insert(MessageLog.__table__)
+OUTBOX_ROWS = insert(OutboxMessage.__table__)
 PRIORITY = {"reply": 0, "relay": 0, "alert": 1, "reminder": 10, "broadcast": 20}
 
 # Hooks that may take a message before the owner dialogue (mentor chat, ...). Each gets the
@@ -115,9 +117,9 @@ class TurnWrites:
         if self.seen:
             session.execute(OWNER_SEEN, self.seen)
         if self.logs:
-            session.execute(insert(MessageLog.__table__), self.logs)
+            session.execute(LOG_ROWS, self.logs)
         if self.outbox:
-            session.execute(insert(OutboxMessage.__table__), self.outbox)
+            session.execute(OUTBOX_ROWS, self.outbox)
         self.logs, self.outbox, self.seen = [], [], []
 
 

@@ -27,18 +27,39 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from bot.clock import utcnow
+from bot.handoff.delivery import WINDOW_REASON
 from bot.messages import Inbound
 from storage.models import InboundMessage, OutboxMessage, Owner, Ticket
 from storage.models.handoff import Mentor
 
 KEY = "turn_batch"
 INBOUND = InboundMessage.__table__
+OUTBOX = OutboxMessage.__table__
+MENTORS = Mentor.__table__
+TICKETS = Ticket.__table__
+
+# Built once: a statement built per batch costs more CPU than running it (SQLAlchemy).
+MENTORS_WRITING = select(MENTORS.c.telegram, MENTORS.c.whatsapp).where(or_(
+    MENTORS.c.telegram.in_(bindparam("telegram", expanding=True)),
+    MENTORS.c.whatsapp.in_(bindparam("whatsapp", expanding=True))))
+RELEASE_HELD = (
+    update(OUTBOX)
+    .where(OUTBOX.c.channel == "whatsapp", OUTBOX.c.address.in_(bindparam("addresses", expanding=True)),
+           OUTBOX.c.kind == "relay", OUTBOX.c.status == "unsendable", OUTBOX.c.error.like(WINDOW_REASON))
+    .values(status="pending", error=None, not_before=None, updated_at=bindparam("now", type_=OUTBOX.c.updated_at.type))
+)
+OWNERS = (select(Owner).where(Owner.channel == bindparam("channel"),
+                              Owner.address.in_(bindparam("addresses", expanding=True)))
+          .options(joinedload(Owner.conversation)).order_by(Owner.id))
+OWNERS_LOCKED = OWNERS.with_for_update(of=Owner)
+TAKEN = (select(TICKETS.c.owner_id).distinct()
+         .where(TICKETS.c.owner_id.in_(bindparam("owners", expanding=True)), TICKETS.c.status == "taken"))
 
 
 @dataclass
@@ -84,10 +105,9 @@ def load(session: Session, inbounds: Iterable[Inbound], record_messages: bool) -
         by_channel.setdefault(inbound.channel, set()).add(inbound.address)
 
     # Mentors writing from one of these addresses (an inactive mentor still counts).
-    columns = {"telegram": Mentor.telegram, "whatsapp": Mentor.whatsapp}
-    wanted = [columns[c].in_(sorted(a)) for c, a in by_channel.items() if c in columns]
-    if wanted:
-        for telegram, whatsapp in session.execute(select(Mentor.telegram, Mentor.whatsapp).where(or_(*wanted))):
+    if by_channel.keys() & {"telegram", "whatsapp"}:
+        for telegram, whatsapp in session.execute(MENTORS_WRITING, {
+                "telegram": sorted(by_channel.get("telegram", ())), "whatsapp": sorted(by_channel.get("whatsapp", ()))}):
             if telegram and telegram in by_channel.get("telegram", ()):
                 batch.mentors.add(("telegram", telegram))
             if whatsapp and whatsapp in by_channel.get("whatsapp", ()):
@@ -96,43 +116,34 @@ def load(session: Session, inbounds: Iterable[Inbound], record_messages: bool) -
     owners = {c: a for c, a in owners.items() if a}
 
     # An owner writing opens their WhatsApp window: mentor replies held by it go back in the queue.
-    from bot.handoff.delivery import WINDOW_REASON
-
     if owners.get("whatsapp"):
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.channel == "whatsapp", OutboxMessage.address.in_(owners["whatsapp"]),
-                   OutboxMessage.kind == "relay", OutboxMessage.status == "unsendable",
-                   OutboxMessage.error.like(WINDOW_REASON))
-            .values(status="pending", error=None, not_before=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(RELEASE_HELD, {"addresses": owners["whatsapp"], "now": now})
         batch.released.update(("whatsapp", a) for a in owners["whatsapp"])
 
     # The owners, locked, with their conversation state; first contacts are created.
-    if owners:
+    query = OWNERS_LOCKED if postgres else OWNERS
+    found: dict[tuple[str, str], Owner] = {}
+
+    def read(channel: str, addresses: list[str]) -> None:
+        for owner in session.scalars(query, {"channel": channel, "addresses": addresses}).unique():
+            found[(owner.channel, owner.address)] = owner
+
+    for channel, addresses in owners.items():
+        read(channel, addresses)
+    missing = [(c, a) for c, addresses in owners.items() for a in addresses if (c, a) not in found]
+    if missing:
         lang = {(i.channel, i.address): i.lang_hint for i in inbounds}
-        where = or_(*(and_(Owner.channel == c, Owner.address.in_(a)) for c, a in owners.items()))
-        query = select(Owner).where(where).options(joinedload(Owner.conversation)).order_by(Owner.id)
-        if postgres:
-            query = query.with_for_update(of=Owner)
-        found = {(o.channel, o.address): o for o in session.scalars(query).unique()}
-        missing = [(c, a) for c, addresses in owners.items() for a in addresses if (c, a) not in found]
-        if missing:
-            dialect_insert = pg_insert if postgres else sqlite_insert
-            session.execute(
-                dialect_insert(Owner.__table__)
-                .values([{"channel": c, "address": a, "products": [], "created_at": now,
-                          "lang": lang.get((c, a)) if lang.get((c, a)) in ("id", "en") else "id"}
-                         for c, a in missing])
-                .on_conflict_do_nothing(index_elements=["channel", "address"])
-            )
-            where = or_(*(and_(Owner.channel == c, Owner.address == a) for c, a in missing))
-            query = select(Owner).where(where).options(joinedload(Owner.conversation)).order_by(Owner.id)
-            if postgres:
-                query = query.with_for_update(of=Owner)
-            found.update({(o.channel, o.address): o for o in session.scalars(query).unique()})
-        batch.owners = found
+        dialect_insert = pg_insert if postgres else sqlite_insert
+        session.execute(
+            dialect_insert(Owner.__table__)
+            .values([{"channel": c, "address": a, "products": [], "created_at": now,
+                      "lang": lang.get((c, a)) if lang.get((c, a)) in ("id", "en") else "id"}
+                     for c, a in missing])
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+        )
+        for channel in sorted({c for c, _ in missing}):
+            read(channel, sorted(a for c, a in missing if c == channel))
+    batch.owners = found
 
     # Provider message ids: one insert for the batch.
     if record_messages:
@@ -156,8 +167,6 @@ def load(session: Session, inbounds: Iterable[Inbound], record_messages: bool) -
     # Owners whose case a mentor holds (their messages are relayed). Unknown when a mentor writes
     # in this batch: the mentor's turn may take a case.
     if batch.owners and not batch.mentors:
-        ids = sorted(o.id for o in batch.owners.values())
-        batch.taken = set(session.scalars(
-            select(Ticket.owner_id).where(Ticket.owner_id.in_(ids), Ticket.status == "taken").distinct()))
+        batch.taken = set(session.scalars(TAKEN, {"owners": sorted(o.id for o in batch.owners.values())}))
     session.info[KEY] = batch
     return batch

@@ -12,8 +12,9 @@ NOTIFY after storing rows; the worker also polls every `poll` seconds (retries t
 connection that dropped). On SQLite it polls, and a worker in the web process (`umkm-bot run`) is
 woken directly by the webhook.
 
-`umkm-bot worker` runs one; `umkm-bot run` starts one child worker process on PostgreSQL (so the
-turns never share the web process's interpreter lock) and works the inbox in its own event loop
+`umkm-bot worker` runs one; `umkm-bot run` starts child worker processes on PostgreSQL (two on a
+machine with two or more cores, one batch at a time each, so the turns never share the web
+process's interpreter lock) and works the inbox in its own event loop
 on SQLite (where one writer at a time is the rule anyway).
 """
 from __future__ import annotations
@@ -136,6 +137,12 @@ class InboxWorker:
             except Exception as exc:  # the polling goes on meanwhile
                 log.warning("inbox LISTEN connection lost (%s); polling until it is back", exc)
                 await asyncio.sleep(1.0)
+
+
+def default_count() -> int:
+    """Inbox worker processes for `umkm-bot run` on PostgreSQL: one per core, at most two (the web
+    process and PostgreSQL need the rest)."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 def spawn(count: int, batch: int, concurrency: int = 1, nice: int = 0) -> list[subprocess.Popen]:
