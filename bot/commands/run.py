@@ -2,9 +2,9 @@
 
 The web app (webhooks, health, pages, web chat) under uvicorn, plus, in the same event loop,
 the outbox sender and, with --telegram-polling, Telegram long polling. The owners' turns run in an
-inbox worker (bot/worker.py): on PostgreSQL a child `umkm-bot worker` process (--workers N of them),
-so turns never compete with the webhooks for this process's interpreter lock; on SQLite in this
-event loop. --no-worker leaves them to separate `umkm-bot worker` processes (split deployment).
+inbox worker (bot/worker.py): on PostgreSQL child `umkm-bot worker` processes (two on a machine with
+two or more cores, else one; --workers N), so turns never compete with the webhooks for this
+process's interpreter lock; on SQLite in this event loop. --no-worker leaves them to separate `umkm-bot worker` processes (split deployment).
 Without any channel token the service still runs (SQLite by default): the console and the web
 chat work, the channels are simply off.
 
