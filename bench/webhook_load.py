@@ -24,7 +24,8 @@ Each is driven twice with the same message mix from --owners distinct WhatsApp n
 Printed per phase: accepted/s (webhooks answered 200), processed/s end to end (the inbox row done,
 which commits in the same transaction as the reply's outbox row), p50/p99 webhook answer time and
 reply lag (webhook sent -> reply in the outbox), server CPU per message (the service's processes,
-and separately the PostgreSQL backends serving its database), and the ratio to the floor.
+the web processes and the inbox workers apart, and separately the PostgreSQL backends serving its
+database), and the ratio to the floor.
 
 Then the SQLite pilot: `umkm-bot run` on a SQLite file gets --sqlite-burst webhooks at the same
 instant, twice (the second burst meets the first one's turns); printed: how many were answered and
@@ -278,15 +279,19 @@ class Service:
         # migrate once, before several processes start
         subprocess.run([binary, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
         self.processes = []
+        # The services' log goes to a file (a pipe nobody reads would block them once full); its
+        # warnings and errors are summed up at the end.
+        self.log_path = data_dir / "service.log"
+        self.log = open(self.log_path, "w")
         for i, port in enumerate(self.ports):
             args = [binary, "run", "--no-sender", "--no-scheduler", "--port", str(port)]
             if i > 0 or workers or ingest_only:
                 args.append("--no-worker")
             self.processes.append(subprocess.Popen(args, env={**env, "UMKM_PORT": str(port)},
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+                                                   stdout=subprocess.DEVNULL, stderr=self.log))
         for _ in range(workers):
             self.processes.append(subprocess.Popen([binary, "worker"], env=env, stdout=subprocess.DEVNULL,
-                                                   stderr=subprocess.PIPE))
+                                                   stderr=self.log))
         for port, process in zip(self.ports, self.processes):
             wait_port(port, process)
         from sqlalchemy import create_engine
@@ -295,6 +300,10 @@ class Service:
 
     def pids(self) -> list[int]:
         return [pid for p in self.processes for pid in tree_pids(p.pid)]
+
+    def web_pids(self) -> list[int]:
+        """The web processes alone (`umkm-bot run`), without their child inbox workers."""
+        return [p.pid for p in self.processes[:len(self.ports)]]
 
     def backend_pids(self) -> list[int]:
         from sqlalchemy import text
@@ -322,6 +331,11 @@ class Service:
             except subprocess.TimeoutExpired:
                 p.kill()
         self.engine.dispose()
+        self.log.close()
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        worrying = [line for line in lines if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+        print(f"  service log: {len(lines)} lines, {len(worrying)} warnings/errors"
+              + "".join(f"\n    {line[:160]}" for line in worrying[:5]))
 
 
 async def burst(port: int, messages: Messages, count: int) -> Phase:
@@ -377,7 +391,7 @@ def sqlite_burst(count: int, owners: int) -> None:
 
 
 def report(phase: Phase, cpu_app: float | None, cpu_pg: float | None, processed: dict[str, float] | None,
-           floor: Phase | None) -> dict:
+           floor: Phase | None, cpu_web: float | None = None) -> dict:
     seconds = phase.ended - phase.started
     out = {"accepted_s": phase.accepted / seconds}
     line = (f"  {phase.name:<16} sent {len(phase.sent_at):>6}  accepted/s {out['accepted_s']:8.1f}  "
@@ -396,6 +410,9 @@ def report(phase: Phase, cpu_app: float | None, cpu_pg: float | None, processed:
     if cpu_app is not None:
         n = max(1, len(phase.sent_at))
         extra = f", PostgreSQL backends {cpu_pg / n * 1000:.2f} ms" if cpu_pg is not None else ""
+        if cpu_web is not None and not service_only_web(cpu_app, cpu_web):
+            extra = (f" (web {cpu_web / n * 1000:.2f} ms + inbox workers {(cpu_app - cpu_web) / n * 1000:.2f} ms)"
+                     + extra)
         print(f"  {'':<16} CPU per message: service {cpu_app / n * 1000:.2f} ms{extra}")
     if floor is not None:
         fs = floor.accepted / (floor.ended - floor.started)
@@ -406,12 +423,18 @@ def report(phase: Phase, cpu_app: float | None, cpu_pg: float | None, processed:
     return out
 
 
+def service_only_web(cpu_app: float, cpu_web: float) -> bool:
+    return abs(cpu_app - cpu_web) < 1e-9
+
+
 async def drive(ports: list[int], messages: Messages, args, service: Service | None, floor_phases=None):
     results = []
     for kind in ("closed", "open"):
         pids = service.pids() if service else None
+        web = service.web_pids() if service else None
         backends = service.backend_pids() if service else None
         cpu0 = cpu_seconds(pids) if pids else None
+        web0 = cpu_seconds(web) if web else None
         pg0 = cpu_seconds(backends) if backends else None
         from datetime import datetime
 
@@ -428,13 +451,15 @@ async def drive(ports: list[int], messages: Messages, args, service: Service | N
                 if all(sid in processed for sid in phase.sent_at) or time.time() > deadline:
                     break
                 await asyncio.sleep(0.2)
+        pids = sorted(set(pids) | set(service.pids())) if service else None  # workers started meanwhile count too
         cpu_app = cpu_seconds(pids) - cpu0 if pids else None
+        cpu_web = cpu_seconds(web) - web0 if web else None
         cpu_pg = None
         if backends is not None:
             backends = sorted(set(backends) | set(service.backend_pids()))
             cpu_pg = cpu_seconds(backends) - (pg0 or 0.0)
         floor = floor_phases[len(results)] if floor_phases else None
-        results.append((phase, report(phase, cpu_app, cpu_pg, processed, floor)))
+        results.append((phase, report(phase, cpu_app, cpu_pg, processed, floor, cpu_web)))
         await asyncio.sleep(1)
     return results
 

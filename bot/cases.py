@@ -188,12 +188,20 @@ def mentor_inbound(session: Session, inbound: Inbound, content: Content) -> list
     from bot.handoff.mentor_chat import handle_mentor_message
     from bot.handoff.roster import mentor_by_address
 
+    from bot import turn_batch
+
+    batch = turn_batch.facts(session)  # an inbox batch read its mentors and released held replies already
+    if batch is not None and not batch.is_mentor(inbound.channel, inbound.address):
+        if (inbound.channel, inbound.address) not in batch.released:
+            release_held(session, inbound.channel, inbound.address)
+        return None
     mentor = mentor_by_address(session, inbound.channel, inbound.address, active_only=False)
     if mentor is None:
         # An owner writing opens their WhatsApp window: mentor replies held by it go out now.
         release_held(session, inbound.channel, inbound.address)
         return None
-    if not first_delivery(session, inbound):
+    first = batch.first_delivery(inbound) if batch is not None else None
+    if not (first if first is not None else first_delivery(session, inbound)):
         log.info("duplicate mentor message dropped mentor=%s", mentor.id)
         return []
     media = [{"kind": m.kind, "url": m.url} for m in inbound.media]

@@ -10,6 +10,7 @@ Rendering uses StrictUndefined: a missing variable is an error, never a blank in
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ class Content:
             keep_trailing_newline=False,
         )
         self._compiled: dict[tuple[str, str], jinja2.Template] = {}
+        self._plain: dict[tuple[str, str], str] = {}  # texts rendered without variables
         for lang in LANGS:
             self._texts[lang] = self._load_texts(lang)
 
@@ -133,11 +135,18 @@ class Content:
     def t(self, key: str, lang: str = DEFAULT_LANG, **variables: Any) -> str:
         lang = lang if lang in LANGS else DEFAULT_LANG
         cache_key = (lang, key)
+        if not variables:  # a text without variables reads the same every time: rendered once
+            rendered = self._plain.get(cache_key)
+            if rendered is not None:
+                return rendered
         template = self._compiled.get(cache_key)
         if template is None:
             template = self.env.from_string(self.raw(key, lang))
             self._compiled[cache_key] = template
-        return template.render(**variables).strip()
+        rendered = template.render(**variables).strip()
+        if not variables:
+            self._plain[cache_key] = rendered
+        return rendered
 
     def render(self, template_name: str, lang: str = DEFAULT_LANG, **variables: Any) -> str:
         lang = lang if lang in LANGS else DEFAULT_LANG
@@ -261,14 +270,21 @@ def _code_references(roots: list[Path]):
 
 
 _content: dict[str, Content] = {}
+_by_setting: dict[str, Content] = {}  # CONTENT_DIR as set (or "") -> its content
 _content_lock = threading.Lock()
 
 
 def get_content(root: Path | None = None) -> Content:
     if root is None:
+        # Called on every message: the content for the configured directory without rebuilding settings.
+        found = _by_setting.get(os.environ.get("CONTENT_DIR", ""))
+        if found is not None:
+            return found
         from bot.config import load_settings
 
-        root = load_settings().content_dir
+        found = get_content(load_settings().content_dir)
+        _by_setting[os.environ.get("CONTENT_DIR", "")] = found
+        return found
     key = str(Path(root).resolve())
     with _content_lock:
         if key not in _content:

@@ -32,12 +32,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, inspect as sa_inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import cases
 from bot import metrics
+from bot import turn_batch
 from bot.cases import open_case
 from bot.clock import utcnow
 from bot.dedupe import first_delivery
@@ -53,6 +55,13 @@ from storage.models import ConversationState, MessageLog, OutboxMessage, Owner
 log = logging.getLogger(__name__)
 
 MISSES_BEFORE_MENTOR = 2
+STATE_FIELDS = ("flow", "step", "interrupt", "misses")
+OWNERS = Owner.__table__
+# An owner's message: their last message time, and they are reachable again (executemany for a batch).
+OWNER_SEEN = (update(OWNERS).where(OWNERS.c.id == bindparam("owner"))
+              .values(last_inbound_at=bindparam("at"), unreachable_at=None))
+LOG_ROWS = insert(MessageLog.__table__)
+OUTBOX_ROWS = insert(OutboxMessage.__table__)
 PRIORITY = {"reply": 0, "relay": 0, "alert": 1, "reminder": 10, "broadcast": 20}
 
 # Hooks that may take a message before the owner dialogue (mentor chat, ...). Each gets the
@@ -93,21 +102,25 @@ class TurnWrites:
     def __init__(self) -> None:
         self.logs: list[dict] = []
         self.outbox: list[dict] = []
+        self.seen: list[dict] = []  # {"owner", "at"}: owners who wrote, and their last message time
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.logs), len(self.outbox)
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.logs), len(self.outbox), len(self.seen)
 
-    def rollback_to(self, mark: tuple[int, int]) -> None:
+    def rollback_to(self, mark: tuple[int, int, int]) -> None:
         """Forget what a turn that failed (and was rolled back to its savepoint) wanted to write."""
         del self.logs[mark[0]:]
         del self.outbox[mark[1]:]
+        del self.seen[mark[2]:]
 
     def flush(self, session: Session) -> None:
+        if self.seen:
+            session.execute(OWNER_SEEN, self.seen)
         if self.logs:
-            session.execute(insert(MessageLog.__table__), self.logs)
+            session.execute(LOG_ROWS, self.logs)
         if self.outbox:
-            session.execute(insert(OutboxMessage.__table__), self.outbox)
-        self.logs, self.outbox = [], []
+            session.execute(OUTBOX_ROWS, self.outbox)
+        self.logs, self.outbox, self.seen = [], [], []
 
 
 def handle_turn(session: Session, db: Database, inbound: Inbound, content: Content,
@@ -117,8 +130,12 @@ def handle_turn(session: Session, db: Database, inbound: Inbound, content: Conte
         replies = hook(session, inbound, content)
         if replies is not None:
             return TurnResult(replies)
-    owner = lock_owner(session, db, inbound)
-    if not first_delivery(session, inbound):
+    batch = turn_batch.facts(session)
+    owner = batch.owners.get((inbound.channel, inbound.address)) if batch is not None else None
+    if owner is None:
+        owner = lock_owner(session, db, inbound)
+    first = batch.first_delivery(inbound) if batch is not None else None
+    if not (first if first is not None else first_delivery(session, inbound)):
         log.info("duplicate message dropped owner=%s channel=%s", owner.id, inbound.channel)
         return TurnResult([])
     state = owner.conversation
@@ -126,8 +143,10 @@ def handle_turn(session: Session, db: Database, inbound: Inbound, content: Conte
         state = ConversationState(owner=owner, data={}, history=[], misses=0)
         session.add(state)
     turn = Turn(session, owner, state, inbound, content)
-    owner.last_inbound_at = max(filter(None, [owner.last_inbound_at, inbound.received_at]))
-    owner.unreachable_at = None
+    # The owner wrote: written with the turn's other rows (`TurnWrites.seen`), one UPDATE for a batch;
+    # the loaded owner shows the new values without the ORM writing them once more.
+    set_committed_value(owner, "last_inbound_at", max(filter(None, [owner.last_inbound_at, inbound.received_at])))
+    set_committed_value(owner, "unreachable_at", None)
     route(turn)
     erased_media = _save(session, turn, writes)
     return TurnResult(turn.replies, erased_media)
@@ -248,9 +267,15 @@ def _save(session: Session, turn: Turn, writes: TurnWrites | None = None) -> lis
             writes.flush(session)
         return files
     state = turn.state
-    state.data = turn.data
-    state.history = turn.history
-    state.updated_at = now
+    writes.seen.append({"owner": owner.id, "at": owner.last_inbound_at})
+    # The state row is written only when something in it changed (most messages change nothing but
+    # the owner's last message time, which lives on the owner).
+    fields = sa_inspect(state).attrs
+    if (state.data != turn.data or state.history != turn.history or sa_inspect(state).pending
+            or any(fields[name].history.has_changes() for name in STATE_FIELDS)):
+        state.data = turn.data
+        state.history = turn.history
+        state.updated_at = now
     media = [{"kind": m.kind, "url": m.url, "content_type": m.content_type} for m in inbound.media]
     writes.logs.append(_log_row(owner.id, "in", turn.text, [], media, state, "reply", inbound.received_at))
     for reply in turn.replies:

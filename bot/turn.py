@@ -21,7 +21,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.channels_text import render_numbered
@@ -38,6 +38,15 @@ MAX_CHARS = 400  # one message an owner reads on a phone
 MAX_MESSAGES = 2  # messages in one reply
 LONG_TEXT = 250  # a text this long is not sent again right after it was sent
 MORE_KEY = "_more"  # in the state's data: what did not fit in the last reply, for LANJUT
+
+
+# The bot's last reply to an owner: its messages after the owner's last message (at most 4), one query.
+_LAST_IN = (select(MessageLog.id).where(MessageLog.owner_id == bindparam("owner"), MessageLog.direction == "in")
+            .order_by(MessageLog.id.desc()).limit(1).scalar_subquery())
+PREVIOUS_OUT = (select(MessageLog.text)
+                .where(MessageLog.owner_id == bindparam("owner"), MessageLog.direction == "out",
+                       MessageLog.id > func.coalesce(_LAST_IN, 0))
+                .order_by(MessageLog.id.desc()).limit(4))
 
 
 class Turn:
@@ -61,6 +70,7 @@ class Turn:
         self.more_waiting: list[dict] = list(self.data.pop(MORE_KEY, None) or [])
         self.history: list[str] = list(state.history or [])
         self.owner_deleted = False
+        self._hint: tuple[str, str] | None = None  # (lang, the LANJUT hint), asked once per turn
 
     # --- reading ------------------------------------------------------------------------------
     @property
@@ -162,18 +172,14 @@ class Turn:
         if self._previous_out is None:
             self._previous_out = []
             if self.owner.id is not None:
-                last_in = self.session.scalar(
-                    select(MessageLog.id).where(MessageLog.owner_id == self.owner.id, MessageLog.direction == "in")
-                    .order_by(MessageLog.id.desc()).limit(1))
-                query = select(MessageLog.text).where(MessageLog.owner_id == self.owner.id,
-                                                      MessageLog.direction == "out")
-                if last_in is not None:
-                    query = query.where(MessageLog.id > last_in)
-                self._previous_out = list(self.session.scalars(query.order_by(MessageLog.id.desc()).limit(4)))
+                self._previous_out = list(self.session.scalars(PREVIOUS_OUT, {"owner": self.owner.id}))
         return self._previous_out
 
     def _budget(self) -> None:
-        hint = self.t("common.more_hint")
+        hint = self._hint
+        if hint is None or hint[0] != self.lang:  # the owner may switch language within the turn
+            hint = self._hint = (self.lang, self.t("common.more_hint"))
+        hint = hint[1]
         shown, waiting = pack(self.said, hint)
         self.replies = shown
         if waiting:

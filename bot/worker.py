@@ -12,8 +12,9 @@ NOTIFY after storing rows; the worker also polls every `poll` seconds (retries t
 connection that dropped). On SQLite it polls, and a worker in the web process (`umkm-bot run`) is
 woken directly by the webhook.
 
-`umkm-bot worker` runs one; `umkm-bot run` starts one child worker process on PostgreSQL (so the
-turns never share the web process's interpreter lock) and works the inbox in its own event loop
+`umkm-bot worker` runs one; `umkm-bot run` starts child worker processes on PostgreSQL (two on a
+machine with two or more cores, one batch at a time each, so the turns never share the web
+process's interpreter lock) and works the inbox in its own event loop
 on SQLite (where one writer at a time is the rule anyway).
 """
 from __future__ import annotations
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0
 # SQLite, worker in the web process: while webhooks keep arriving, turns wait (at most
 # INGEST_FIRST_MAX seconds in a row) so that the webhooks' inserts never queue behind them.
+# PostgreSQL: after a batch that emptied the queue, wait this long for more before the next claim.
+GATHER = 0.02
 INGEST_QUIET = 0.05
 INGEST_FIRST_MAX = 2.0
 
@@ -45,6 +48,7 @@ class InboxWorker:
         self.concurrency = max(1, concurrency)
         postgres = inbox.db.is_postgres
         self.poll = poll if poll is not None else (1.0 if postgres else 0.25)
+        self.gather = GATHER if postgres else 0.0  # SQLite takes one message per batch anyway
         self.handled = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,9 +96,14 @@ class InboxWorker:
                 claimed = 0
                 await asyncio.sleep(min(self.poll, 1.0))
             self.handled += claimed
-            if claimed:
-                continue  # an owner's next message may have become claimable: look again at once
-            await self._sleep(stop)
+            if claimed >= self.batch:
+                continue  # a full batch: more are waiting, look again at once
+            if not claimed:
+                await self._sleep(stop)
+            if self.gather and not stop.is_set():
+                # Let the messages arriving meanwhile gather: one batch for them, not one batch each
+                # (a batch has a fixed cost of a few statements whatever its size).
+                await asyncio.sleep(self.gather)
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
@@ -136,6 +145,12 @@ class InboxWorker:
             except Exception as exc:  # the polling goes on meanwhile
                 log.warning("inbox LISTEN connection lost (%s); polling until it is back", exc)
                 await asyncio.sleep(1.0)
+
+
+def default_count() -> int:
+    """Inbox worker processes for `umkm-bot run` on PostgreSQL: one per core, at most two (the web
+    process and PostgreSQL need the rest)."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 def spawn(count: int, batch: int, concurrency: int = 1, nice: int = 0) -> list[subprocess.Popen]:

@@ -34,6 +34,7 @@ threads). On SQLite (or while the listening connection is down) the workers poll
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from concurrent.futures import Future
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, exists, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -119,6 +120,39 @@ class Notifier:
                 log.warning("inbox NOTIFY not sent: %s", exc)
                 conn = None
                 self.wanted.wait(1.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _claim_query(limit: int):
+    """The claim statement for a batch size, built once (`now` is its parameter)."""
+    C = INBOX.c
+    now = bindparam("now", type_=C.lease_until.type)
+    earlier = INBOX.alias("earlier")
+    unfinished_before = exists().where(
+        earlier.c.channel == C.channel, earlier.c.address == C.address,
+        earlier.c.id < C.id, text("earlier.status IN ('pending', 'processing')"),
+    )
+    due = or_(
+        and_(C.status == "pending", or_(C.lease_until.is_(None), C.lease_until <= now)),
+        and_(C.status == "processing", C.lease_until <= now),
+    )
+    return (
+        select(C.id, C.attempts, C.status, C.channel, C.address, C.message_id, C.payload, C.received_at)
+        .where(UNFINISHED_SQL, due, ~unfinished_before)
+        .order_by(C.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=INBOX)
+    )
+
+
+# A batch's handled rows: done, their payload no longer kept (it may hold personal data).
+DONE = (update(INBOX).where(INBOX.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status="done", payload={}, error=None, lease_until=None, attempts=INBOX.c.attempts + 1,
+                processed_at=bindparam("now", type_=INBOX.c.processed_at.type)))
+
+
+class _TurnFailed(Exception):
+    """A turn failed in a batch run without savepoints (the batch is rolled back and run carefully)."""
 
 
 @dataclass(frozen=True)
@@ -240,33 +274,12 @@ class Inbox:
             )
 
     # --- claiming --------------------------------------------------------------------------------
-    @staticmethod
-    def _due(now: datetime):
-        C = INBOX.c
-        return or_(
-            and_(C.status == "pending", or_(C.lease_until.is_(None), C.lease_until <= now)),
-            and_(C.status == "processing", C.lease_until <= now),
-        )
-
     def claim(self, session, limit: int) -> list[ClaimedMessage]:
         """Lock up to `limit` due rows, each the oldest unfinished row of its address, in the
         session's transaction (they stay locked until it ends)."""
-        now = utcnow()
-        earlier = INBOX.alias("earlier")
-        unfinished_before = exists().where(
-            earlier.c.channel == INBOX.c.channel, earlier.c.address == INBOX.c.address,
-            earlier.c.id < INBOX.c.id, text("earlier.status IN ('pending', 'processing')"),
-        )
-        query = (
-            select(INBOX.c.id, INBOX.c.attempts, INBOX.c.status, INBOX.c.channel, INBOX.c.address,
-                   INBOX.c.message_id, INBOX.c.payload, INBOX.c.received_at)
-            .where(UNFINISHED_SQL, self._due(now), ~unfinished_before)
-            .order_by(INBOX.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=INBOX)
-        )
+        query = _claim_query(limit)
         claimed = []
-        for row in session.execute(query):
+        for row in session.execute(query, {"now": utcnow()}):
             if row.status == "processing":
                 log.warning("inbox %s taken over after its worker's lease ran out", row.id)
             claimed.append(ClaimedMessage(row.id, (row.attempts or 0) + 1, row.channel, row.address,
@@ -316,28 +329,58 @@ class Inbox:
     def work_batch(self, limit: int = 32, loop: asyncio.AbstractEventLoop | None = None) -> int:
         """Claim, handle and finish one batch in one transaction; returns how many rows it claimed.
 
-        `loop`: the event loop the channels' async parts run on (None: a private one)."""
-        from bot.pipeline import TurnWrites
-
+        The turns run one after another without a savepoint each (a savepoint costs two round trips
+        and a flush per turn). Should one of them fail, the whole transaction is rolled back and the
+        batch runs again at once, now with a savepoint per turn, so that the failing turn alone is
+        rolled back and retried later. `loop`: the event loop the channels' async parts run on
+        (None: a private one)."""
         if not self.db.is_postgres:
             limit = 1  # SQLite: one write lock for the whole batch; keep it one turn short
+        prepared: dict[int, Any] = {}  # a message's channel preparation is done once, even if run twice
+        try:
+            return self._work_batch(limit, loop, prepared, careful=False)
+        except _TurnFailed as failed:
+            log.info("inbox %s failed in a batch; handling the batch again with a savepoint per turn", failed)
+            return self._work_batch(limit, loop, prepared, careful=True)
+
+    def _work_batch(self, limit: int, loop: asyncio.AbstractEventLoop | None, prepared: dict[int, Any],
+                    careful: bool) -> int:
+        from bot import turn_batch
+        from bot.pipeline import TurnWrites
+
         erased: list[str] = []
         with self.db.session() as session:
             batch = self.claim(session, limit)
             if not batch:
                 return 0
-            prepared = self._prepare(batch, loop)
+            fresh = [c for c in batch if c.id not in prepared]
+            if fresh:
+                prepared.update(zip((c.id for c in fresh), self._prepare(fresh, loop)))
             writes = TurnWrites()
             done: list[int] = []
             failed: list[tuple[ClaimedMessage, str]] = []
-            for claimed, data in zip(batch, prepared):
+            inbounds: list[tuple[ClaimedMessage, Inbound]] = []
+            for claimed in batch:
+                data = prepared[claimed.id]
                 if isinstance(data, BaseException):
                     failed.append((claimed, f"{type(data).__name__}: {data}"))
+                else:
+                    inbounds.append((claimed, self._inbound(claimed, data)))
+            # What every turn needs to know, for the whole batch at once (bot/turn_batch.py).
+            turn_batch.load(session, [inbound for _, inbound in inbounds], record_messages=not careful)
+            for claimed, inbound in inbounds:
+                if not careful:
+                    try:
+                        result = self.turn(session, self.db, inbound, self.content, writes)
+                    except Exception as exc:
+                        raise _TurnFailed(claimed.id) from exc
+                    erased.extend(result.erased_media)
+                    done.append(claimed.id)
                     continue
                 mark = writes.mark()
                 try:
                     with session.begin_nested():
-                        result = self.turn(session, self.db, self._inbound(claimed, data), self.content, writes)
+                        result = self.turn(session, self.db, inbound, self.content, writes)
                         erased.extend(result.erased_media)
                 except Exception as exc:
                     log.exception("inbox %s (%s) not handled", claimed.id, claimed.channel)
@@ -345,14 +388,11 @@ class Inbox:
                     failed.append((claimed, f"{type(exc).__name__}: {exc}"))
                     continue
                 done.append(claimed.id)
+            turn_batch.forget(session)
             writes.flush(session)
             now = utcnow()
             if done:
-                session.execute(
-                    update(INBOX).where(INBOX.c.id.in_(done))
-                    .values(status="done", payload={}, error=None, processed_at=now, lease_until=None,
-                            attempts=INBOX.c.attempts + 1)
-                )
+                session.execute(DONE, {"ids": done, "now": now})
             for claimed, error in failed:
                 self._failed(session, claimed, error, now)
         if erased:

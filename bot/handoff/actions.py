@@ -226,6 +226,11 @@ def record_rating_comment(session: Session, ticket: Ticket, comment: str, now: d
 
 # --- the owner's side of the relay ----------------------------------------------------------------
 def taken_cases(session: Session, owner: Owner) -> list[Ticket]:
+    from bot import turn_batch
+
+    batch = turn_batch.facts(session)
+    if batch is not None and batch.taken is not None and owner.id not in batch.taken:
+        return []  # the inbox batch read its owners' taken cases at once
     return list(session.scalars(
         select(Ticket).where(Ticket.owner_id == owner.id, Ticket.status == "taken").order_by(Ticket.taken_at.desc())
     ).all())

@@ -26,6 +26,7 @@ from bot.normalize import normalize
 MATCHING_FILE = "legality/matching.yaml"
 _TYPO_MIN_LENGTH = 4
 _TYPO_CUTOFF = 82.0
+SCORED_CACHE = 4096  # prepared questions whose scores are kept (emptied when full)
 
 
 @dataclass
@@ -57,6 +58,7 @@ def settings(content: Content) -> dict:
 class FaqMatcher:
     def __init__(self, content: Content):
         self.content = content
+        self._scored: dict[str, tuple[tuple[Topic, float], ...]] = {}
         cfg = settings(content)
         self.threshold = float(cfg.get("threshold", 74))
         self.margin = float(cfg.get("margin", 6))
@@ -178,6 +180,15 @@ class FaqMatcher:
         query = self.prepare(text)
         if not query:
             return query, []
+        # Owners ask the same few questions in the same words: each prepared question is scored once.
+        scored = self._scored.get(query)
+        if scored is None:
+            if len(self._scored) >= SCORED_CACHE:
+                self._scored.clear()
+            scored = self._scored[query] = tuple(self._score(query))
+        return query, list(scored)
+
+    def _score(self, query: str) -> list[tuple[Topic, float]]:
         named = self.entities_in(query)
         q_words = frozenset(query.split())
         asked = self.aspects_in(q_words)
@@ -194,7 +205,7 @@ class FaqMatcher:
                 best += self.aspect_bonus
             scored.append((topic, best))
         scored.sort(key=lambda pair: pair[1], reverse=True)
-        return query, scored
+        return scored
 
     def looks_like_legality_question(self, text: str) -> bool:
         words = normalize(text, self.content).split()
