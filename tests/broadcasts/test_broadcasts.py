@@ -19,6 +19,12 @@ def outbox_count(db) -> int:
         return session.scalar(select(func.count()).select_from(OutboxMessage))
 
 
+def written(db, content) -> list[OutboxMessage]:
+    """The outbox rows with their words written for each owner, as the sender writes them."""
+    with db.session() as session:
+        return broadcasts.write_texts(session, list(session.execute(select(OutboxMessage)).scalars()), content)
+
+
 def new_event(db, content, **fields):
     values = dict(title="Pelatihan GMP Jakarta Timur", kind="gmp_training",
                   starts_at=utcnow() + timedelta(days=3), place="Gedung PPKUKM, Jl. Raya Bekasi", quota=2)
@@ -100,6 +106,9 @@ def test_enqueue_writes_one_row_per_reachable_owner_with_a_dedupe_key(db, conten
     assert {r.dedupe_key for r in rows} == {f"bc:{broadcast.id}:{r.owner_id}" for r in rows}
     assert stopped not in {r.owner_id for r in rows}
     assert all(r.kind == "broadcast" and r.status == "pending" and r.priority == 20 for r in rows)
+    # Queued without words: each is written once, for its owner, when the sender takes it.
+    assert all(r.text == "" and broadcasts.needs_text(r) for r in rows)
+    rows = written(db, content)
     english = [r for r in rows if r.text.startswith("Hello")]
     assert len(english) == 12 and all(r.text.startswith("Hello Pemilik ") for r in english)
     assert stored.status == "queued" and stored.queued_count == 120
@@ -167,8 +176,7 @@ def test_event_invitation_uses_the_standard_text_footer_and_register_option(db, 
         make_owner(session, name="Siti Aminah")
         make_owner(session, name="John", lang="en")
     broadcasts.send_now(db, content, segment="all", template=None, event_id=event_id)
-    with db.session() as session:
-        rows = {r.text.split(" ")[0]: r for r in session.execute(select(OutboxMessage)).scalars()}
+    rows = {r.text.split(" ")[0]: r for r in written(db, content)}
     siti = rows["Halo"]
     assert "Halo Siti" in siti.text and "Selasa, 1 Desember 2026, pukul 09.00 WIB" in siti.text
     assert siti.text.endswith(content.t("events.invite_footer", "id"))
