@@ -36,6 +36,7 @@ from sqlalchemy import JSON, Integer, String, Text, cast, exists, func, literal,
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import segment as segments
@@ -380,18 +381,18 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
     written = 0
     after = 0
     for upto in [*bounds, None]:
-        with db.session() as session:
-            if db.is_postgres:
-                # Nothing leaves before the sender's own synchronous commit, which flushes this one
-                # first; a chunk lost in a server crash is written again by the resumed enqueue.
-                session.execute(sql_text("SET LOCAL synchronous_commit = off"))
-            # The lock makes a concurrent cancel() wait for this chunk, or this chunk see it.
-            broadcast = _lock_broadcast(session, broadcast_id)
-            if broadcast is None or broadcast.status != "queuing":
-                log.info("broadcast %s stopped queueing (%s)", broadcast_id, broadcast and broadcast.status)
-                return written
-            count = _write_chunk(session, broadcast_id, parsed, after, upto, now, resuming)
-            written += count
+        try:
+            count = _queue_chunk(db, broadcast_id, parsed, after, upto, now, resuming)
+        except IntegrityError:
+            if resuming:
+                raise
+            # Another process queues the same broadcast (two schedulers): its rows are there
+            # already. This chunk wrote nothing; from now on skip what exists.
+            resuming = True
+            count = _queue_chunk(db, broadcast_id, parsed, after, upto, now, resuming)
+        if count is None:
+            return written
+        written += count
         after = upto
         if on_chunk is not None:
             on_chunk(count)
@@ -405,6 +406,22 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
             ) or 0
     log.info("broadcast %s queued: %s new outbox rows", broadcast_id, written)
     return written
+
+
+def _queue_chunk(db: Database, broadcast_id: int, segment: segments.Segment, after: int, upto: int | None,
+                 now: datetime, resuming: bool) -> int | None:
+    """One chunk in its own transaction; None when the broadcast stopped queueing (cancelled)."""
+    with db.session() as session:
+        if db.is_postgres:
+            # Nothing leaves before the sender's own synchronous commit, which flushes this one
+            # first; a chunk lost in a server crash is written again by the resumed enqueue.
+            session.execute(sql_text("SET LOCAL synchronous_commit = off"))
+        # The lock makes a concurrent cancel() wait for this chunk, or this chunk see it.
+        broadcast = _lock_broadcast(session, broadcast_id)
+        if broadcast is None or broadcast.status != "queuing":
+            log.info("broadcast %s stopped queueing (%s)", broadcast_id, broadcast and broadcast.status)
+            return None
+        return _write_chunk(session, broadcast_id, segment, after, upto, now, resuming)
 
 
 def _chunk_bounds(session: Session, segment: segments.Segment, size: int) -> list[int]:
@@ -439,24 +456,28 @@ def _write_chunk(session: Session, broadcast_id: int, segment: segments.Segment,
     write = insert(outbox).from_select(
         ["owner_id", "channel", "address", "kind", "priority", "text", "options", "template_vars", "dedupe_key",
          "status", "attempts", "created_at"], source,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
     recipients = BroadcastRecipient.__table__
+    record = insert(recipients)
+    if resuming:
+        # Skip the keys already there. A first run writes plain INSERTs (cheaper): its rows cannot
+        # exist yet, and if another process did write them the chunk fails whole and runs again so.
+        write = write.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        record = record.on_conflict_do_nothing(index_elements=["broadcast_id", "owner_id"])
     if postgres:
         written = write.returning(outbox.c.id, outbox.c.owner_id).cte("written")
         recorded = (
-            insert(recipients).from_select(["broadcast_id", "owner_id", "outbox_id"],
-                                           select(literal(broadcast_id, Integer), written.c.owner_id, written.c.id))
-            .on_conflict_do_nothing(index_elements=["broadcast_id", "owner_id"])
+            record.from_select(["broadcast_id", "owner_id", "outbox_id"],
+                               select(literal(broadcast_id, Integer), written.c.owner_id, written.c.id))
             .returning(recipients.c.owner_id).cte("recorded")
         )
         return session.scalar(select(func.count()).select_from(recorded)) or 0
     count = session.execute(write).rowcount or 0
     session.execute(
-        insert(recipients).from_select(
+        record.from_select(
             ["broadcast_id", "owner_id", "outbox_id"],
             select(literal(broadcast_id, Integer), Owner.id, outbox.c.id)
-            .join(outbox, outbox.c.dedupe_key == dedupe).where(*where))
-        .on_conflict_do_nothing(index_elements=["broadcast_id", "owner_id"]))
+            .join(outbox, outbox.c.dedupe_key == dedupe).where(*where)))
     return count
 
 

@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -439,10 +440,11 @@ _TEXTS = {
 _OUTBOX_COLUMNS = ("INSERT INTO outbox (owner_id, channel, address, kind, priority, text, options, template_vars,"
                    " dedupe_key, status, attempts, created_at, updated_at)")
 # The outbox key "reminder:<id>:<occurrence>" (outbox_key()) refuses a second copy of an occurrence.
+# A plain INSERT is cheaper than ON CONFLICT DO NOTHING; a chunk that meets a key already there (a
+# row whose mark was lost) fails whole and runs again with the conflict clause.
 _OUTBOX_SELECT = (" SELECT owner_id, channel, address, :outbox_kind, :priority, text, {empty_list},"
                   " {object}('reminder_kind', kind), 'reminder:' || id || ':' || occurrence,"
-                  " 'pending', 0, :now, :now FROM {facts} WHERE verdict = 'send'"
-                  " ON CONFLICT (dedupe_key) DO NOTHING")
+                  " 'pending', 0, :now, :now FROM {facts} WHERE verdict = 'send'{on_conflict}")
 # Repeating kinds are re-armed as the next occurrence (after downtime they still go out once, then
 # wait); the others are finished with their verdict.
 _MARK = (
@@ -506,36 +508,42 @@ class _Statements:
         facts = _FACTS.format(due=due, next_due=next_due, texts=_TEXTS[dialect])
         self.combos = _sql(_COMBOS.format(due=due), binds)
         result = "SELECT verdict, id FROM {f}" if collect_ids else "SELECT verdict, count(*) FROM {f} GROUP BY verdict"
-        if postgres:
-            # The chunk's rows by primary key (the planner would otherwise hash the whole table).
-            by_id = " AND r.id = ANY(ARRAY(SELECT id FROM facts))"
-            write = _OUTBOX_COLUMNS + _OUTBOX_SELECT.format(empty_list="CAST('[]' AS json)",
-                                                           object="json_build_object", facts="facts")
-            self.chunk = [_sql(
-                f"WITH facts AS MATERIALIZED ({facts}), written AS ({write}),"
-                f" marked AS ({_MARK.format(facts='facts', by_id=by_id)} RETURNING r.id) " + result.format(f="facts"), binds)]
-        else:
-            self.chunk = [
-                sql_text("CREATE TEMP TABLE IF NOT EXISTS reminder_sweep (id INTEGER, owner_id INTEGER, kind TEXT,"
-                         " occurrence INTEGER, channel TEXT, address TEXT, text TEXT, verdict TEXT, next_due TIMESTAMP)"),
-                sql_text("DELETE FROM reminder_sweep"),
-                _sql(f"INSERT INTO reminder_sweep {facts}", binds),
-                _sql(_OUTBOX_COLUMNS + _OUTBOX_SELECT.format(empty_list="'[]'", object="json_object",
-                                                             facts="reminder_sweep"), binds),
-                _sql(_MARK.format(facts="reminder_sweep", by_id=""), binds),
-                sql_text(result.format(f="reminder_sweep")),
-            ]
+        self.chunks: dict[bool, list] = {}
+        for tolerant in (False, True):
+            on_conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if tolerant else ""
+            if postgres:
+                # The chunk's rows by primary key (the planner would otherwise hash the whole table).
+                by_id = " AND r.id = ANY(ARRAY(SELECT id FROM facts))"
+                write = _OUTBOX_COLUMNS + _OUTBOX_SELECT.format(empty_list="CAST('[]' AS json)", object="json_build_object",
+                                                               facts="facts", on_conflict=on_conflict)
+                self.chunks[tolerant] = [_sql(
+                    f"WITH facts AS MATERIALIZED ({facts}), written AS ({write}),"
+                    f" marked AS ({_MARK.format(facts='facts', by_id=by_id)} RETURNING r.id) " + result.format(f="facts"),
+                    binds)]
+            else:
+                self.chunks[tolerant] = [
+                    sql_text("CREATE TEMP TABLE IF NOT EXISTS reminder_sweep (id INTEGER, owner_id INTEGER, kind TEXT,"
+                             " occurrence INTEGER, channel TEXT, address TEXT, text TEXT, verdict TEXT,"
+                             " next_due TIMESTAMP)"),
+                    sql_text("DELETE FROM reminder_sweep"),
+                    _sql(f"INSERT INTO reminder_sweep {facts}", binds),
+                    _sql(_OUTBOX_COLUMNS + _OUTBOX_SELECT.format(empty_list="'[]'", object="json_object",
+                                                                 facts="reminder_sweep", on_conflict=on_conflict), binds),
+                    _sql(_MARK.format(facts="reminder_sweep", by_id=""), binds),
+                    sql_text(result.format(f="reminder_sweep")),
+                ]
 
-    def run_chunk(self, session: Session, limit: int, texts: list) -> list:
+    def run_chunk(self, session: Session, limit: int, texts: list, tolerant: bool = False) -> list:
         params = {**self.params, "limit": limit, "texts": json.dumps(texts)}
         if self.postgres:
             # Safe to commit without waiting for the WAL flush: nothing leaves before the sender's
             # own (synchronous) commit of the claim, which flushes this one first; a sweep lost in a
             # server crash left its rows pending, so they are swept again, still once each.
             session.execute(sql_text("SET LOCAL synchronous_commit = off"))
-        for statement in self.chunk[:-1]:
+        chunk = self.chunks[tolerant]
+        for statement in chunk[:-1]:
             session.execute(statement, params)
-        return session.execute(self.chunk[-1], params).all()
+        return session.execute(chunk[-1], params).all()
 
 
 def sweep_due(db, content: Content, now: datetime | None = None, *, quiet: QuietHours | None = None,
@@ -557,20 +565,28 @@ def sweep_due(db, content: Content, now: datetime | None = None, *, quiet: Quiet
         return report
     statements = _Statements(db.dialect, content, now, collect_ids)
     texts = report.texts
+    tolerant = False
     while max_batches is None or report.batches < max_batches:
-        with db.session() as session:
-            combos = session.execute(statements.combos, {"now": now, "limit": batch_size}).all()
-            if not combos:
-                break
-            if len(texts) > MAX_CACHED_TEXTS:
-                texts.clear()  # owners' own reminders each have their words: keep memory flat
-            wanted = []
-            for kind, lang, payload in combos:
-                key = (kind, lang, payload)
-                if key not in texts:
-                    texts[key] = _render(content, kind, lang, payload)
-                wanted.append({"kind": kind, "lang": lang, "payload": payload, "text": texts[key]})
-            rows = statements.run_chunk(session, batch_size, wanted)
+        try:
+            with db.session() as session:
+                combos = session.execute(statements.combos, {"now": now, "limit": batch_size}).all()
+                if not combos:
+                    break
+                if len(texts) > MAX_CACHED_TEXTS:
+                    texts.clear()  # owners' own reminders each have their words: keep memory flat
+                wanted = []
+                for kind, lang, payload in combos:
+                    key = (kind, lang, payload)
+                    if key not in texts:
+                        texts[key] = _render(content, kind, lang, payload)
+                    wanted.append({"kind": kind, "lang": lang, "payload": payload, "text": texts[key]})
+                rows = statements.run_chunk(session, batch_size, wanted, tolerant)
+        except IntegrityError:
+            if tolerant:
+                raise
+            log.warning("reminder sweep: an occurrence was already in the outbox; skipping such rows from now on")
+            tolerant = True
+            continue
         report.batches += 1
         seen = handled = 0
         if collect_ids:

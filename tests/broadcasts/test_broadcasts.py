@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from bot import broadcasts, events
 from bot.clock import utcnow
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Owner
 from storage.models.events import Broadcast, BroadcastRecipient
 from tests.broadcasts.factories import bulk_owners, make_owner
 
@@ -130,6 +130,27 @@ def test_enqueue_again_after_an_interruption_writes_only_what_is_missing(db, con
         keys = session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
         assert session.get(Broadcast, broadcast.id).status == "queued"
     assert len(keys) == 30 == len(set(keys))
+
+
+def test_rows_written_meanwhile_by_another_process_are_not_written_twice(db, content):
+    """Two schedulers queue the same broadcast: the first one's plain INSERT meets the other's rows,
+    its chunk fails whole, and it goes on skipping what exists."""
+    bulk_owners(db, 25)
+    with db.session() as session:
+        broadcast, _ = broadcasts.create(session, content, segment="all", template="Halo {{ first_name }}")
+    with db.session() as session:  # the other process's row for one owner of the second chunk
+        other = session.scalars(select(Owner.id).order_by(Owner.id).offset(12).limit(1)).one()
+        row = OutboxMessage(owner_id=other, channel="whatsapp", address="+62", kind="broadcast", priority=20, text="",
+                            options=[], template_vars={"broadcast": broadcast.id}, status="pending", attempts=0,
+                            dedupe_key=f"bc:{broadcast.id}:{other}", created_at=utcnow())
+        session.add(row)
+        session.flush()
+        session.add(BroadcastRecipient(broadcast_id=broadcast.id, owner_id=other, outbox_id=row.id))
+    assert broadcasts.enqueue(db, content, broadcast.id, chunk_size=10) == 24
+    with db.session() as session:
+        keys = session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
+        assert session.get(Broadcast, broadcast.id).queued_count == 25
+    assert len(keys) == 25 == len(set(keys))
 
 
 def test_cancel_withdraws_messages_not_yet_sent(db, content):
