@@ -12,16 +12,18 @@ writes every recipient row under its own lock on that broadcast row, and broadca
 deleted. The owner's foreign key stays: erasing an owner still removes their recipient rows.
 
 Revision ID: sweeps_0001
-Revises: throughput_0001 (the newest outbox migration), depends on gmp_0001 (the reminders table)
+Revises: throughput_0001 (the newest outbox migration), gmp_0001 (reminders), broadcasts_0001 (recipients)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "sweeps_0001"
-down_revision = "throughput_0001"
+# A merge point: it changes the outbox area's tables' neighbours (reminders from gmp_0001,
+# broadcast_recipients from broadcasts_0001), so it must come after all three.
+down_revision = ("throughput_0001", "gmp_0001", "broadcasts_0001")
 branch_labels = None
-depends_on = ("gmp_0001", "broadcasts_0001")
+depends_on = None
 
 PENDING = "status = 'pending'"
 
