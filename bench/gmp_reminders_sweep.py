@@ -1,6 +1,6 @@
 """Benchmark: sweep due reminders for 100,000 owners into the outbox.
 
-    .venv/bin/python bench/gmp_reminders_sweep.py [--owners 100000] [--batch 500] [--sqlite-only]
+    .venv/bin/python bench/gmp_reminders_sweep.py [--owners 100000] [--batch 5000] [--database postgres|sqlite|both] [--runs 3]
 
 Builds a fresh SQLite file and (when TEST_POSTGRES_URL is set, as `make bench` does) a fresh
 PostgreSQL database, gives every owner one due reminder (a mix of kinds, some opted out), then
@@ -143,18 +143,23 @@ def run(label: str, url: str, owners: int, batch: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owners", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole measurement (fresh databases)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.owners, args.batch)
-    admin_url = os.environ.get("TEST_POSTGRES_URL", "")
-    if args.sqlite_only or not admin_url:
-        if not args.sqlite_only:
+    for _ in range(args.runs):
+        if args.database in ("sqlite", "both"):
+            with tempfile.TemporaryDirectory() as tmp:
+                run("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.owners, args.batch)
+        if args.database == "sqlite":
+            continue
+        admin_url = os.environ.get("TEST_POSTGRES_URL", "")
+        if not admin_url:
             print("postgresql skipped: set TEST_POSTGRES_URL (make bench does)")
-        return
-    with scratch_database(admin_url, "umkm_bench") as url:
-        run("postgresql", url, args.owners, args.batch)
+            continue
+        with scratch_database(admin_url, "umkm_bench") as url:
+            run("postgresql", url, args.owners, args.batch)
+
 
 if __name__ == "__main__":
     main()

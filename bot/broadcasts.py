@@ -23,7 +23,6 @@ variable is an error shown to staff, never a blank in 100,000 messages.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -33,8 +32,11 @@ from typing import Any, Callable, Iterator
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import JSON, Integer, String, Text, cast, exists, func, literal, select, update
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import segment as segments
@@ -50,7 +52,7 @@ from storage.types import UTCDateTime
 log = logging.getLogger(__name__)
 
 KIND = "broadcast"  # the sender's priority and WhatsApp template key (bot.pipeline.PRIORITY)
-CHUNK = 5000
+CHUNK = 10_000
 MAX_LENGTH = 1600  # a WhatsApp message body through Twilio; Telegram allows more
 
 OWNER_VARIABLES = ("name", "first_name", "honorific", "greeting_name", "business_name", "city", "district",
@@ -341,7 +343,12 @@ def _lock_broadcast(session: Session, broadcast_id: int) -> Broadcast | None:
 def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | None = None,
             on_chunk: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> int:
     """Write a broadcast's outbox rows. Idempotent: run again after a crash, it adds only what is
-    missing. Returns the number of outbox rows this call wrote."""
+    missing. Returns the number of outbox rows this call wrote.
+
+    Set-based: per chunk of `chunk_size` owners (by id) one `INSERT ... SELECT` from `owners` with
+    the segment's conditions writes the outbox rows and their recipients; nothing is read into
+    Python per owner. Each row is written for its owner by the sender at send time
+    (`write_text`), from the broadcast's template, so no message is rendered twice."""
     now = now or utcnow()
     refused: BroadcastError | None = None
     with db.session() as session:
@@ -353,37 +360,42 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
         try:
             event = _load_event(session, broadcast.event_id)
             parsed = segments.parse(broadcast.segment)
-            renderer = Renderer(content, broadcast.template, broadcast.template_en, event)
-            # Render everyone before writing anything: a failure leaves the outbox untouched.
-            messages = []
-            resuming = broadcast.id if broadcast.status == "queuing" else None
-            for rows in _chunks(session, parsed, chunk_size, skip_written_of=resuming):
-                for row in rows:
-                    messages.append((row.id, row.channel, row.address, *renderer.render(row)))
+            # The template still compiles and renders (plan() rendered it for every recipient
+            # when it was created; an owner whose details break it later gets a reason, not a text).
+            Renderer(content, broadcast.template, broadcast.template_en, event).render(BlankOwner())
         except (BroadcastError, segments.SegmentError) as exc:
             refused = exc if isinstance(exc, BroadcastError) else BroadcastError(exc.problems)
             broadcast.status = "cancelled"
             broadcast.cancelled_at = now
             broadcast.error = str(exc)
         else:
-            if resuming is None:
-                broadcast.recipient_count = len(messages)
+            resuming = broadcast.status == "queuing"
+            bounds = _chunk_bounds(session, parsed, chunk_size)
+            if not resuming:
+                broadcast.recipient_count = session.scalar(
+                    select(func.count()).select_from(Owner).where(*parsed.conditions())) or 0
             broadcast.status = "queuing"
     if refused is not None:
         log.warning("broadcast %s refused at send time: %s", broadcast_id, refused)
         raise refused
     written = 0
-    for start in range(0, len(messages), chunk_size):
-        batch = messages[start:start + chunk_size]
-        with db.session() as session:
-            # The lock makes a concurrent cancel() wait for this chunk, or this chunk see it.
-            broadcast = _lock_broadcast(session, broadcast_id)
-            if broadcast is None or broadcast.status != "queuing":
-                log.info("broadcast %s stopped queueing (%s)", broadcast_id, broadcast and broadcast.status)
-                return written
-            written += _write_chunk(session, broadcast_id, batch, now)
+    after = 0
+    for upto in [*bounds, None]:
+        try:
+            count = _queue_chunk(db, broadcast_id, parsed, after, upto, now, resuming)
+        except IntegrityError:
+            if resuming:
+                raise
+            # Another process queues the same broadcast (two schedulers): its rows are there
+            # already. This chunk wrote nothing; from now on skip what exists.
+            resuming = True
+            count = _queue_chunk(db, broadcast_id, parsed, after, upto, now, resuming)
+        if count is None:
+            return written
+        written += count
+        after = upto
         if on_chunk is not None:
-            on_chunk(len(batch))
+            on_chunk(count)
     with db.session() as session:
         broadcast = _lock_broadcast(session, broadcast_id)
         if broadcast is not None and broadcast.status == "queuing":
@@ -396,73 +408,140 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
     return written
 
 
-_STAGE_COLUMNS = ("owner_id", "channel", "address", "text", "options", "template_vars", "dedupe_key")
+def _queue_chunk(db: Database, broadcast_id: int, segment: segments.Segment, after: int, upto: int | None,
+                 now: datetime, resuming: bool) -> int | None:
+    """One chunk in its own transaction; None when the broadcast stopped queueing (cancelled)."""
+    with db.session() as session:
+        if db.is_postgres:
+            # Nothing leaves before the sender's own synchronous commit, which flushes this one
+            # first; a chunk lost in a server crash is written again by the resumed enqueue.
+            session.execute(sql_text("SET LOCAL synchronous_commit = off"))
+        # The lock makes a concurrent cancel() wait for this chunk, or this chunk see it.
+        broadcast = _lock_broadcast(session, broadcast_id)
+        if broadcast is None or broadcast.status != "queuing":
+            log.info("broadcast %s stopped queueing (%s)", broadcast_id, broadcast and broadcast.status)
+            return None
+        return _write_chunk(session, broadcast_id, segment, after, upto, now, resuming)
 
 
-def _write_chunk(session: Session, broadcast_id: int, batch, now: datetime) -> int:
-    """Write one chunk: the rows go to a temporary staging table (PostgreSQL: COPY; SQLite: one
-    executemany), then two INSERT ... SELECT statements put them into the outbox, skipping dedupe
-    keys already there, and record the recipients. Row-by-row ORM inserts are 10x slower."""
+def _chunk_bounds(session: Session, segment: segments.Segment, size: int) -> list[int]:
+    """Every `size`-th recipient's owner id: the upper ends of the chunks (one statement)."""
+    numbered = (select(Owner.id, func.row_number().over(order_by=Owner.id).label("n"))
+                .where(*segment.conditions()).subquery())
+    return list(session.scalars(select(numbered.c.id).where(numbered.c.n % size == 0).order_by(numbered.c.id)))
+
+
+def _write_chunk(session: Session, broadcast_id: int, segment: segments.Segment, after: int, upto: int | None,
+                 now: datetime, resuming: bool) -> int:
+    """Write the outbox rows and recipients of the segment's owners with after < id <= upto, skipping
+    dedupe keys already present. PostgreSQL: one statement (the recipients come from the outbox
+    INSERT's RETURNING); SQLite: the same INSERT ... SELECT, then the recipients by dedupe key."""
     from bot.pipeline import PRIORITY  # late: the pipeline imports every flow, and flows import this module
 
-    rows = [(owner_id, channel, address, text, json.dumps(options), json.dumps(template_vars),
-             f"bc:{broadcast_id}:{owner_id}")
-            for owner_id, channel, address, text, options, template_vars in batch]
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(sql_text(
-            "CREATE TEMP TABLE broadcast_stage (owner_id integer, channel text, address text, text text,"
-            " options json, template_vars json, dedupe_key text) ON COMMIT DROP"))
-        cursor = session.connection().connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY broadcast_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        session.execute(sql_text(
-            "CREATE TEMP TABLE IF NOT EXISTS broadcast_stage (owner_id integer, channel text, address text,"
-            " text text, options text, template_vars text, dedupe_key text)"))
-        session.execute(sql_text("DELETE FROM broadcast_stage"))
-        session.execute(
-            sql_text(f"INSERT INTO broadcast_stage ({', '.join(_STAGE_COLUMNS)}) "
-                     f"VALUES ({', '.join(':' + c for c in _STAGE_COLUMNS)})"),
-            [dict(zip(_STAGE_COLUMNS, row)) for row in rows],
-        )
-    insert_outbox = (
-        "INSERT INTO outbox (owner_id, channel, address, kind, priority, text, options, template_vars,"
-        " dedupe_key, status, attempts, created_at)"
-        " SELECT owner_id, channel, address, :kind, :priority, text, options, template_vars,"
-        " dedupe_key, 'pending', 0, :now FROM broadcast_stage"
-        " WHERE true"  # lets SQLite tell the ON CONFLICT clause from a join constraint
-        " ON CONFLICT (dedupe_key) DO NOTHING"
+    insert = pg_insert if postgres else sqlite_insert
+    outbox = OutboxMessage.__table__
+    dedupe = literal(f"bc:{broadcast_id}:", String) + cast(Owner.id, String)
+    where = [*segment.conditions(), Owner.id > after]
+    if upto is not None:
+        where.append(Owner.id <= upto)
+    if resuming:  # owners who already have their row are done
+        where.append(~exists().where(BroadcastRecipient.broadcast_id == broadcast_id,
+                                     BroadcastRecipient.owner_id == Owner.id))
+    source = select(
+        Owner.id, Owner.channel, Owner.address, literal(KIND, String), literal(PRIORITY[KIND], Integer),
+        literal("", Text), literal([], JSON), literal({TEXT_OF: broadcast_id}, JSON), dedupe,
+        literal("pending", String), literal(0, Integer), literal(now, UTCDateTime()),
+    ).where(*where)
+    write = insert(outbox).from_select(
+        ["owner_id", "channel", "address", "kind", "priority", "text", "options", "template_vars", "dedupe_key",
+         "status", "attempts", "created_at"], source,
     )
-    params = {"kind": KIND, "priority": PRIORITY[KIND], "now": now, "broadcast_id": broadcast_id}
+    recipients = BroadcastRecipient.__table__
+    record = insert(recipients)
+    if resuming:
+        # Skip the keys already there. A first run writes plain INSERTs (cheaper): its rows cannot
+        # exist yet, and if another process did write them the chunk fails whole and runs again so.
+        write = write.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        record = record.on_conflict_do_nothing(index_elements=["broadcast_id", "owner_id"])
     if postgres:
-        # One statement: the rows the outbox took are the recipients (a row that was already
-        # there came with its recipient row in the same earlier transaction).
-        written = session.execute(
-            sql_text(
-                f"WITH written AS ({insert_outbox} RETURNING id, owner_id)"
-                " INSERT INTO broadcast_recipients (broadcast_id, owner_id, outbox_id)"
-                " SELECT :broadcast_id, owner_id, id FROM written"
-                " ON CONFLICT (broadcast_id, owner_id) DO NOTHING"
-            ).bindparams(bindparam("now", type_=UTCDateTime())),
-            params,
-        ).rowcount
-    else:
-        written = session.execute(sql_text(insert_outbox).bindparams(bindparam("now", type_=UTCDateTime())),
-                                  params).rowcount
-        session.execute(
-            sql_text(
-                "INSERT INTO broadcast_recipients (broadcast_id, owner_id, outbox_id)"
-                " SELECT :broadcast_id, s.owner_id, o.id FROM broadcast_stage s"
-                " JOIN outbox o ON o.dedupe_key = s.dedupe_key WHERE true"
-                " ON CONFLICT (broadcast_id, owner_id) DO NOTHING"
-            ),
-            {"broadcast_id": broadcast_id},
+        written = write.returning(outbox.c.id, outbox.c.owner_id).cte("written")
+        recorded = (
+            record.from_select(["broadcast_id", "owner_id", "outbox_id"],
+                               select(literal(broadcast_id, Integer), written.c.owner_id, written.c.id))
+            .returning(recipients.c.owner_id).cte("recorded")
         )
-    if not postgres:
-        session.execute(sql_text("DELETE FROM broadcast_stage"))
-    return written or 0
+        return session.scalar(select(func.count()).select_from(recorded)) or 0
+    count = session.execute(write).rowcount or 0
+    session.execute(
+        record.from_select(
+            ["broadcast_id", "owner_id", "outbox_id"],
+            select(literal(broadcast_id, Integer), Owner.id, outbox.c.id)
+            .join(outbox, outbox.c.dedupe_key == dedupe).where(*where)))
+    return count
+
+
+# --- writing each message at send time -------------------------------------------------------------
+
+TEXT_OF = "broadcast"  # template_vars key of an outbox row whose text is still to be written
+
+
+def needs_text(row) -> bool:
+    """An outbox row of a broadcast whose words are still to be written for its owner."""
+    return row.kind == KIND and not row.text and isinstance(row.template_vars, dict) and TEXT_OF in row.template_vars
+
+
+def _renderer(session: Session, content: Content, broadcast_id: int) -> Renderer:
+    """The broadcast's renderer, made once per transaction (a sender's claim writes many rows of
+    one broadcast; the next claim reads the broadcast and its event afresh)."""
+    kept = session.info.setdefault("broadcast_renderers", {})
+    key = (id(content), broadcast_id)
+    if key not in kept:
+        broadcast = session.get(Broadcast, broadcast_id)
+        try:
+            if broadcast is None:
+                raise BroadcastError([f"There is no broadcast {broadcast_id}."])
+            kept[key] = Renderer(content, broadcast.template, broadcast.template_en,
+                                 _load_event(session, broadcast.event_id))
+        except BroadcastError as exc:
+            kept[key] = exc
+    if isinstance(kept[key], BroadcastError):
+        raise kept[key]
+    return kept[key]
+
+
+def write_text(session: Session, row: OutboxMessage, owner: Owner | None, content: Content | None = None) -> str | None:
+    """Write a broadcast row's text, options and WhatsApp template variables for its owner (the
+    sender calls this when it claims the row). Returns None when written, else the reason the
+    message cannot be written (the sender records the row unsendable with it)."""
+    if owner is None:
+        return "the owner no longer exists"
+    content = content or get_content()
+    broadcast_id = int(row.template_vars[TEXT_OF])
+    try:
+        text, options, template_vars = _renderer(session, content, broadcast_id).render(owner)
+    except BroadcastError as exc:
+        return str(exc)
+    row.text, row.options = text, list(options)
+    row.template_vars = {TEXT_OF: broadcast_id, **template_vars}
+    return None
+
+
+def write_texts(session: Session, rows: list[OutboxMessage], content: Content | None = None) -> list[OutboxMessage]:
+    """`write_text` for rows read outside the sender (console, web chat); returns the rows that can
+    be shown, and records the others unsendable with their reason."""
+    waiting = [row for row in rows if needs_text(row)]
+    if not waiting:
+        return rows
+    owners = {o.id: o for o in session.scalars(select(Owner).where(Owner.id.in_({r.owner_id for r in waiting})))}
+    shown = []
+    for row in rows:
+        problem = write_text(session, row, owners.get(row.owner_id), content) if needs_text(row) else None
+        if problem is None:
+            shown.append(row)
+        else:
+            row.status, row.error, row.updated_at = "unsendable", problem, utcnow()
+    return shown
 
 
 def send_now(db: Database, content: Content, **kwargs) -> tuple[Broadcast, Plan]:

@@ -17,6 +17,7 @@ from typing import TextIO
 import phonenumbers
 from sqlalchemy import or_, select, update
 
+from bot import broadcasts
 from bot.channels_text import render_numbered
 from bot.clock import utcnow
 from bot.messages import Inbound, Reply
@@ -63,6 +64,7 @@ def deliver_waiting(services: Services, channel: str, address: str) -> list[Repl
             OutboxMessage.status == "pending",
             or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
             .order_by(OutboxMessage.id)).all()
+        rows = broadcasts.write_texts(session, rows)  # a broadcast's words are written when delivered
         if not rows:
             return []
         session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))

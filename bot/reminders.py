@@ -8,7 +8,10 @@ fire them twice. Here the database is the truth:
   named by its `dedupe_key`, so scheduling it again moves it instead of adding a second one.
 - `sweep_due()` claims due rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises
   writers anyway), writes one outbox message per row with the unique outbox key
-  "reminder:<id>:<occurrence>", and marks the row, all in one transaction per batch. A crash
+  "reminder:<id>:<occurrence>", and marks the row, all in one transaction per chunk. The work is
+  set-based: per chunk of 10,000 rows one statement reads the few distinct texts the chunk needs
+  (rendered here once each), and one `INSERT ... SELECT` + `UPDATE` (PostgreSQL: one statement;
+  SQLite: the same SQL through a temporary table) does the rest, with no Python per owner. A crash
   before commit leaves the rows pending; after commit they are never claimed again. Rows that
   fell due while the scheduler was down are simply due now: each is sent once.
 - Quiet hours (20:00-07:00 Asia/Jakarta by default): the sweep claims nothing, so due rows wait
@@ -31,12 +34,12 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bot.clock import JAKARTA, as_utc, utcnow
 from bot.content import Content, content_check
-from storage.models import OutboxMessage, Owner
 from storage.models.reminders import Reminder, ReminderOptOut
 from storage.types import UTCDateTime
 
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 RULES_FILE = "gmp/reminders.yaml"
 OUTBOX_KIND = "reminder"
 OUTBOX_PRIORITY = 10  # after replies (0): a reminder may wait a few seconds behind a conversation
-DEFAULT_BATCH = 1000
+DEFAULT_BATCH = 10_000  # rows per committed chunk: a few statements each, whatever the size
 MAX_KEY = 128
 
 
@@ -372,162 +375,187 @@ class SweepReport:
     batches: int = 0
     quiet_until: datetime | None = None  # set when the sweep did nothing because of quiet hours
     handled_ids: list[int] = field(default_factory=list)  # only filled with collect_ids=True
-    # Rendered texts by (kind, language, payload): most reminders of a sweep share a few payloads.
-    texts: dict[tuple, str] = field(default_factory=dict, repr=False)
+    # Rendered texts by (kind, language, payload as stored): most reminders of a sweep share a few
+    # payloads, so each text is rendered once. None: that text could not be rendered.
+    texts: dict[tuple[str, str, str], str | None] = field(default_factory=dict, repr=False)
 
     @property
     def handled(self) -> int:
         return self.queued + self.suppressed + self.expired + self.failed
 
-
-def claim_due(session: Session, now: datetime, limit: int) -> list:
-    """Lock up to `limit` due pending rows that no other sweeper holds (SKIP LOCKED).
-
-    Only `reminders` rows are locked (no join), so owners' turns are never blocked by a sweep.
-    """
-    query = (
-        select(Reminder.id, Reminder.owner_id, Reminder.kind, Reminder.payload, Reminder.occurrence,
-               Reminder.expires_at)
-        .where(Reminder.status == "pending", Reminder.due_at <= now)
-        # Oldest first, in the order of the (status, due_at) index: each batch reads only its rows.
-        .order_by(Reminder.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.execute(query))
+    def count(self, verdict: str, n: int) -> None:
+        status = VERDICT_STATUS.get(verdict)
+        if verdict == "send":
+            self.queued += n
+        elif status == "suppressed":
+            self.suppressed += n
+        elif status == "expired":
+            self.expired += n
+        elif status == "failed":
+            self.failed += n
 
 
-def _insert_ignoring_duplicates(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database {dialect}")
-    return insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+# What the sweep decides for each claimed row (the first that applies), and the row's new status;
+# the verdict is also its `outcome`. "unrendered": its text is not known yet (a row that became due
+# while the chunk was being read), so it stays pending for the next round.
+VERDICT_STATUS = {"send": "queued", "opted_out": "suppressed", "kind_off": "suppressed", "expired": "expired",
+                  "unknown_kind": "failed", "render_error": "failed", "unrendered": None}
+MAX_CACHED_TEXTS = 20_000
 
+# The oldest due rows no other sweeper holds (PostgreSQL: SKIP LOCKED; SQLite's BEGIN IMMEDIATE
+# lets one writer in at a time). Only `reminders` rows are locked, so owners' turns never wait.
+_DUE = ("SELECT id, owner_id, kind, occurrence, expires_at, due_at, CAST(payload AS TEXT) AS payload"
+        " FROM reminders WHERE status = 'pending' AND due_at <= :now ORDER BY due_at LIMIT :limit{lock}")
 
-# PostgreSQL: the whole batch in ONE statement. The batch's columns travel as arrays (each distinct
-# text once: most owners of a kind and language read the same words), unnest() turns them back
-# into rows, and the JSON columns are built by the database. The executemany it replaces was one
-# INSERT and three json.dumps per reminder.
-_PG_OUTBOX_INSERT = sql_text(
-    "INSERT INTO outbox (owner_id, channel, address, kind, priority, text, options, template_vars,"
-    " dedupe_key, status, attempts, created_at, updated_at)"
-    " SELECT u.owner_id, u.channel, u.address, :kind, :priority, t.texts[u.text_no], CAST('[]' AS json),"
-    " json_build_object('reminder_kind', u.reminder_kind, 'text', t.texts[u.text_no]),"
-    " u.dedupe_key, 'pending', 0, :now, :now"
-    " FROM unnest(CAST(:owner_ids AS integer[]), CAST(:channels AS text[]), CAST(:addresses AS text[]),"
-    " CAST(:text_nos AS integer[]), CAST(:reminder_kinds AS text[]), CAST(:dedupe_keys AS text[]))"
-    " AS u(owner_id, channel, address, text_no, reminder_kind, dedupe_key)"
-    " CROSS JOIN (SELECT CAST(:texts AS text[]) AS texts) AS t"
-    " ON CONFLICT (dedupe_key) DO NOTHING"
-).bindparams(bindparam("now", type_=UTCDateTime()))
+# The distinct texts a chunk needs: (kind, language, payload) of its rows.
+_COMBOS = ("SELECT DISTINCT r.kind, COALESCE(o.lang, 'id'), r.payload"
+           " FROM ({due}) AS r LEFT JOIN owners o ON o.id = r.owner_id")
 
-
-def _write_outbox(session: Session, rows: list[dict]) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        # SQLite runs in-process: executemany is already a tight loop there.
-        session.execute(_insert_ignoring_duplicates(session), rows)
-        return
-    numbers: dict[str, int] = {}
-    text_nos = [numbers.setdefault(row["text"], len(numbers) + 1) for row in rows]
-    session.execute(_PG_OUTBOX_INSERT, {
-        "kind": OUTBOX_KIND, "priority": OUTBOX_PRIORITY, "now": rows[0]["created_at"],
-        "owner_ids": [row["owner_id"] for row in rows], "channels": [row["channel"] for row in rows],
-        "addresses": [row["address"] for row in rows], "text_nos": text_nos,
-        "reminder_kinds": [row["template_vars"]["reminder_kind"] for row in rows],
-        "dedupe_keys": [row["dedupe_key"] for row in rows], "texts": list(numbers),
-    })
+# Every claimed row with its verdict, the owner's address and the rendered text (given as one JSON
+# array of {kind, lang, payload, text} objects), in one set-based SELECT: no Python per owner.
+_FACTS = (
+    "SELECT r.id, r.owner_id, r.kind, r.occurrence, o.channel, o.address, t.text,"
+    " CASE"
+    "  WHEN o.id IS NULL OR o.opted_out_at IS NOT NULL THEN 'opted_out'"
+    "  WHEN x.owner_id IS NOT NULL THEN 'kind_off'"
+    "  WHEN r.expires_at IS NOT NULL AND r.expires_at <= :now THEN 'expired'"
+    "  WHEN r.kind NOT IN :kinds THEN 'unknown_kind'"
+    "  WHEN t.kind IS NULL THEN 'unrendered'"
+    "  WHEN t.text IS NULL THEN 'render_error'"
+    "  ELSE 'send' END AS verdict,"
+    " {next_due} AS next_due"
+    " FROM ({due}) AS r"
+    " LEFT JOIN owners o ON o.id = r.owner_id"
+    " LEFT JOIN reminder_opt_outs x ON x.owner_id = r.owner_id AND x.kind = r.kind"
+    " LEFT JOIN ({texts}) AS t ON t.kind = r.kind AND t.lang = COALESCE(o.lang, 'id')"
+    "  AND t.payload = r.payload"
+)
+_TEXTS = {
+    "postgresql": "SELECT * FROM json_to_recordset(CAST(:texts AS json))"
+                  " AS t(kind text, lang text, payload text, text text)",
+    "sqlite": "SELECT json_extract(value, '$.kind') AS kind, json_extract(value, '$.lang') AS lang,"
+              " json_extract(value, '$.payload') AS payload, json_extract(value, '$.text') AS text"
+              " FROM json_each(:texts)",
+}
+_OUTBOX_COLUMNS = ("INSERT INTO outbox (owner_id, channel, address, kind, priority, text, options, template_vars,"
+                   " dedupe_key, status, attempts, created_at, updated_at)")
+# The outbox key "reminder:<id>:<occurrence>" (outbox_key()) refuses a second copy of an occurrence.
+# A plain INSERT is cheaper than ON CONFLICT DO NOTHING; a chunk that meets a key already there (a
+# row whose mark was lost) fails whole and runs again with the conflict clause.
+_OUTBOX_SELECT = (" SELECT owner_id, channel, address, :outbox_kind, :priority, text, {empty_list},"
+                  " {object}('reminder_kind', kind), 'reminder:' || id || ':' || occurrence,"
+                  " 'pending', 0, :now, :now FROM {facts} WHERE verdict = 'send'{on_conflict}")
+# Repeating kinds are re-armed as the next occurrence (after downtime they still go out once, then
+# wait); the others are finished with their verdict.
+_MARK = (
+    "UPDATE reminders AS r SET"
+    " status = CASE f.verdict WHEN 'send' THEN (CASE WHEN f.next_due IS NULL THEN 'queued' ELSE 'pending' END)"
+    "  WHEN 'opted_out' THEN 'suppressed' WHEN 'kind_off' THEN 'suppressed' WHEN 'expired' THEN 'expired'"
+    "  ELSE 'failed' END,"
+    " outcome = CASE WHEN f.verdict = 'send' THEN NULL ELSE f.verdict END,"
+    " last_queued_at = CASE WHEN f.verdict = 'send' THEN :now ELSE r.last_queued_at END,"
+    " due_at = CASE WHEN f.verdict = 'send' AND f.next_due IS NOT NULL THEN f.next_due ELSE r.due_at END,"
+    " occurrence = CASE WHEN f.verdict = 'send' AND f.next_due IS NOT NULL THEN r.occurrence + 1"
+    "  ELSE r.occurrence END,"
+    " updated_at = :now"
+    " FROM {facts} AS f WHERE r.id = f.id AND f.verdict <> 'unrendered'{by_id}"
+)
 
 
 def outbox_key(reminder_id: int, occurrence: int) -> str:
     return f"reminder:{reminder_id}:{occurrence}"
 
 
-def process_claimed(session: Session, content: Content, rows: list, now: datetime,
-                    report: SweepReport, collect_ids: bool = False) -> None:
-    """Turn claimed rows into outbox messages (or suppress/expire them), in the caller's transaction."""
-    owner_ids = {row.owner_id for row in rows}
-    owners = {o.id: o for o in session.execute(
-        select(Owner.id, Owner.channel, Owner.address, Owner.lang, Owner.opted_out_at).where(Owner.id.in_(owner_ids)))}
-    off = set(session.execute(
-        select(ReminderOptOut.owner_id, ReminderOptOut.kind).where(ReminderOptOut.owner_id.in_(owner_ids))).tuples())
-    outbox_rows: list[dict] = []
-    queued: list[int] = []  # finished: handed to the outbox
-    rearmed: dict[timedelta, list[int]] = {}  # repeating kinds: queued, and due again after the delta
-    closed: dict[tuple[str, str], list[int]] = {}  # (status, outcome): suppressed, expired, failed
-    for row in rows:
-        owner = owners.get(row.owner_id)
-        kind = KINDS.get(row.kind)
-        if collect_ids:
-            report.handled_ids.append(row.id)
-        if owner is None or owner.opted_out_at is not None:
-            closed.setdefault(("suppressed", "opted_out"), []).append(row.id)
-            report.suppressed += 1
-            continue
-        if (row.owner_id, row.kind) in off:
-            closed.setdefault(("suppressed", "kind_off"), []).append(row.id)
-            report.suppressed += 1
-            continue
-        if row.expires_at is not None and as_utc(row.expires_at) <= now:
-            closed.setdefault(("expired", "expired"), []).append(row.id)
-            report.expired += 1
-            continue
-        if kind is None:
-            log.error("reminder %s has unregistered kind %r", row.id, row.kind)
-            closed.setdefault(("failed", "unknown_kind"), []).append(row.id)
-            report.failed += 1
-            continue
-        lang = owner.lang or "id"
-        cache_key = (row.kind, lang, json.dumps(row.payload or {}, sort_keys=True))
-        try:
-            text = report.texts.get(cache_key)
-            if text is None:
-                text = report.texts[cache_key] = kind.render(content, lang, row.payload or {})
-        except Exception:  # a content mistake must not stop every other owner's reminder
-            log.exception("reminder %s (%s) could not be rendered", row.id, row.kind)
-            closed.setdefault(("failed", "render_error"), []).append(row.id)
-            report.failed += 1
-            continue
-        outbox_rows.append({
-            "owner_id": row.owner_id, "channel": owner.channel, "address": owner.address,
-            "kind": OUTBOX_KIND, "priority": OUTBOX_PRIORITY, "text": text, "options": [],
-            "template_vars": {"reminder_kind": row.kind, "text": text},
-            "dedupe_key": outbox_key(row.id, row.occurrence), "status": "pending",
-            "attempts": 0, "created_at": now, "updated_at": now,
-        })
-        repeat = kind.repeat(content)
-        if repeat is None:
-            queued.append(row.id)
-        else:
-            rearmed.setdefault(repeat, []).append(row.id)
-        report.queued += 1
-    if outbox_rows:
-        _write_outbox(session, outbox_rows)
-    # One UPDATE per outcome, not per row: a batch of 500 costs a handful of statements.
-    table = Reminder.__table__
-    if queued:
-        session.execute(table.update().where(table.c.id.in_(queued))
-                        .values(status="queued", outcome=None, last_queued_at=now, updated_at=now))
-    for repeat, ids in rearmed.items():
-        # Re-armed as the next occurrence: after downtime it still goes out once, then waits.
-        session.execute(table.update().where(table.c.id.in_(ids))
-                        .values(status="pending", outcome=None, last_queued_at=now, updated_at=now,
-                                due_at=now + repeat, occurrence=table.c.occurrence + 1))
-    for (status, outcome), ids in closed.items():
-        session.execute(table.update().where(table.c.id.in_(ids))
-                        .values(status=status, outcome=outcome, updated_at=now))
+def _sql(statement: str, binds: list):
+    """text() with the typed parameters it uses."""
+    return sql_text(statement).bindparams(*[b for b in binds if f":{b.key}" in statement])
+
+
+def _render(content: Content, kind_name: str, lang: str, payload_json: str) -> str | None:
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        return None  # the row's verdict is unknown_kind
+    try:
+        payload = json.loads(payload_json) if payload_json else {}
+        return kind.render(content, lang, payload or {})
+    except Exception:  # a content mistake must not stop every other owner's reminder
+        log.exception("reminder text %s (%s, %s) could not be rendered", kind_name, lang, payload_json)
+        return None
+
+
+class _Statements:
+    """The sweep's statements for one dialect and one set of kinds. PostgreSQL runs a chunk as one
+    statement (the verdicts in a CTE that both the outbox INSERT and the reminders UPDATE read);
+    SQLite, which has no data-modifying CTE, keeps the same SELECT in a temporary table and runs
+    the same INSERT and UPDATE from it."""
+
+    def __init__(self, dialect: str, content: Content, now: datetime, collect_ids: bool):
+        postgres = dialect == "postgresql"
+        self.postgres = postgres
+        due = _DUE.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
+        self.params: dict[str, Any] = {"now": now, "kinds": sorted(KINDS), "outbox_kind": OUTBOX_KIND,
+                                       "priority": OUTBOX_PRIORITY}
+        binds = [bindparam("now", type_=UTCDateTime()), bindparam("kinds", expanding=True)]
+        cases = []
+        for number, kind in enumerate(sorted(KINDS.values(), key=lambda k: k.name)):
+            repeat = kind.repeat(content)
+            if repeat is not None:
+                cases.append(f" WHEN :repeat_kind_{number} THEN :repeat_due_{number}")
+                self.params[f"repeat_kind_{number}"] = kind.name
+                self.params[f"repeat_due_{number}"] = now + repeat
+                binds.append(bindparam(f"repeat_due_{number}", type_=UTCDateTime()))
+        next_due = f"CASE r.kind{''.join(cases)} END" if cases else "CASE WHEN 1 = 0 THEN r.due_at END"
+        facts = _FACTS.format(due=due, next_due=next_due, texts=_TEXTS[dialect])
+        self.combos = _sql(_COMBOS.format(due=due), binds)
+        result = "SELECT verdict, id FROM {f}" if collect_ids else "SELECT verdict, count(*) FROM {f} GROUP BY verdict"
+        self.chunks: dict[bool, list] = {}
+        for tolerant in (False, True):
+            on_conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if tolerant else ""
+            if postgres:
+                # The chunk's rows by primary key (the planner would otherwise hash the whole table).
+                by_id = " AND r.id = ANY(ARRAY(SELECT id FROM facts))"
+                write = _OUTBOX_COLUMNS + _OUTBOX_SELECT.format(empty_list="CAST('[]' AS json)", object="json_build_object",
+                                                               facts="facts", on_conflict=on_conflict)
+                self.chunks[tolerant] = [_sql(
+                    f"WITH facts AS MATERIALIZED ({facts}), written AS ({write}),"
+                    f" marked AS ({_MARK.format(facts='facts', by_id=by_id)} RETURNING r.id) " + result.format(f="facts"),
+                    binds)]
+            else:
+                self.chunks[tolerant] = [
+                    sql_text("CREATE TEMP TABLE IF NOT EXISTS reminder_sweep (id INTEGER, owner_id INTEGER, kind TEXT,"
+                             " occurrence INTEGER, channel TEXT, address TEXT, text TEXT, verdict TEXT,"
+                             " next_due TIMESTAMP)"),
+                    sql_text("DELETE FROM reminder_sweep"),
+                    _sql(f"INSERT INTO reminder_sweep {facts}", binds),
+                    _sql(_OUTBOX_COLUMNS + _OUTBOX_SELECT.format(empty_list="'[]'", object="json_object",
+                                                                 facts="reminder_sweep", on_conflict=on_conflict), binds),
+                    _sql(_MARK.format(facts="reminder_sweep", by_id=""), binds),
+                    sql_text(result.format(f="reminder_sweep")),
+                ]
+
+    def run_chunk(self, session: Session, limit: int, texts: list, tolerant: bool = False) -> list:
+        params = {**self.params, "limit": limit, "texts": json.dumps(texts)}
+        if self.postgres:
+            # Safe to commit without waiting for the WAL flush: nothing leaves before the sender's
+            # own (synchronous) commit of the claim, which flushes this one first; a sweep lost in a
+            # server crash left its rows pending, so they are swept again, still once each.
+            session.execute(sql_text("SET LOCAL synchronous_commit = off"))
+        chunk = self.chunks[tolerant]
+        for statement in chunk[:-1]:
+            session.execute(statement, params)
+        return session.execute(chunk[-1], params).all()
 
 
 def sweep_due(db, content: Content, now: datetime | None = None, *, quiet: QuietHours | None = None,
               batch_size: int = DEFAULT_BATCH, max_batches: int | None = None,
               collect_ids: bool = False) -> SweepReport:
-    """Hand every due reminder to the outbox, one committed batch at a time.
+    """Hand every due reminder to the outbox, one committed chunk of `batch_size` rows at a time.
 
-    `db` is a storage.db.Database. Safe to run in several processes at once: each batch claims
-    rows the others do not hold. Returns counts (and, for tests, the ids it handled).
+    Each chunk is set-based: one statement reads the distinct texts its rows need (rendered here,
+    once each), one statement (PostgreSQL; a few on SQLite) writes the outbox rows and marks the
+    reminders, whatever the number of owners. `db` is a storage.db.Database. Safe to run in several
+    processes at once: each chunk claims rows the others do not hold. Returns counts (and, for
+    tests, the ids it handled).
     """
     now = as_utc(now or utcnow())
     quiet = quiet or QuietHours()
@@ -535,14 +563,48 @@ def sweep_due(db, content: Content, now: datetime | None = None, *, quiet: Quiet
     if quiet.active(now):
         report.quiet_until = quiet.ends_after(now)
         return report
+    statements = _Statements(db.dialect, content, now, collect_ids)
+    texts = report.texts
+    tolerant = False
     while max_batches is None or report.batches < max_batches:
-        with db.session() as session:
-            rows = claim_due(session, now, batch_size)
-            if not rows:
-                break
-            process_claimed(session, content, rows, now, report, collect_ids)
+        try:
+            with db.session() as session:
+                combos = session.execute(statements.combos, {"now": now, "limit": batch_size}).all()
+                if not combos:
+                    break
+                if len(texts) > MAX_CACHED_TEXTS:
+                    texts.clear()  # owners' own reminders each have their words: keep memory flat
+                wanted = []
+                for kind, lang, payload in combos:
+                    key = (kind, lang, payload)
+                    if key not in texts:
+                        texts[key] = _render(content, kind, lang, payload)
+                    wanted.append({"kind": kind, "lang": lang, "payload": payload, "text": texts[key]})
+                rows = statements.run_chunk(session, batch_size, wanted, tolerant)
+        except IntegrityError:
+            if tolerant:
+                raise
+            log.warning("reminder sweep: an occurrence was already in the outbox; skipping such rows from now on")
+            tolerant = True
+            continue
         report.batches += 1
-        if len(rows) < batch_size:
+        seen = handled = 0
+        if collect_ids:
+            for verdict, reminder_id in rows:
+                seen += 1
+                if verdict != "unrendered":
+                    handled += 1
+                    report.count(verdict, 1)
+                    report.handled_ids.append(reminder_id)
+        else:
+            for verdict, n in rows:
+                seen += n
+                if verdict != "unrendered":
+                    handled += n
+                    report.count(verdict, n)
+        # Stop at the end of the due rows, or when a chunk found only rows that became due under
+        # it (the next sweep takes them).
+        if seen < batch_size or handled == 0:
             break
     if report.handled:
         log.info("reminder sweep: %d queued, %d suppressed, %d expired, %d failed in %d batches",

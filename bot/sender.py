@@ -14,7 +14,9 @@ How a message moves
    nothing but direct replies, an unreachable owner nothing, quiet hours (20:00-07:00 WIB) hold
    reminders and broadcasts until morning unless the owner wrote during the night, and the channel
    chooses the form (WhatsApp: free text inside the 24-hour window, else the kind's approved
-   template, else `unsendable` with the reason). A claimed row becomes `sending`, its `attempts`
+   template, else `unsendable` with the reason). A broadcast row gets its words here, written for
+   its owner from the broadcast's template (bot/broadcasts.py `write_text`; a message that cannot be
+   written is `unsendable` with the reason). A claimed row becomes `sending`, its `attempts`
    grows by one and `not_before` becomes the lease end (SENDER_LEASE_SECONDS).
 2. Send, outside any transaction, through the channel's real client.
 3. Record (one short transaction, fenced by `attempts`): `sent` with the provider's id, or the
@@ -76,6 +78,7 @@ from bot.channels.base import (
 from bot.channels.config import ChannelSettings
 from bot.clock import JAKARTA, as_utc, utcnow
 from bot.config import Settings
+from bot.content import get_content
 from storage.db import Database
 from storage.models import OutboxMessage, Owner
 from storage.models.channels import OutboxEvent
@@ -405,6 +408,7 @@ class Sender:
         try:
             if reason:
                 raise Unsendable(reason)
+            self._write_text(session, row, owner)
             outgoing = channel.prepare(row, owner, now, closed)
         except Unsendable as exc:
             self._unsendable(session, row, str(exc), now)
@@ -415,6 +419,18 @@ class Sender:
         row.updated_at = now
         return OutboxItem(id=row.id, owner_id=row.owner_id, channel=row.channel, address=row.address,
                           kind=row.kind, priority=row.priority, attempt=row.attempts, outgoing=outgoing)
+
+    def _write_text(self, session: Session, row: OutboxMessage, owner: Owner | None) -> None:
+        """A broadcast is queued without its words (bot/broadcasts.py): write them for this owner
+        now, once, into the row (a retry or an in-doubt check then reads the same text)."""
+        if row.kind != "broadcast":
+            return
+        from bot import broadcasts  # late: broadcasts imports segments, events and names
+
+        if broadcasts.needs_text(row):
+            problem = broadcasts.write_text(session, row, owner, get_content(self.settings.content_dir))
+            if problem is not None:
+                raise Unsendable(problem)
 
     @staticmethod
     def _in_doubt(session: Session, row: OutboxMessage) -> bool:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot import broadcasts
 from bot.clock import utcnow
 from bot.dashboard.owners import DEMO_CHANNEL
 from bot.dashboard.web import db_call, lang_of, page, render
@@ -67,6 +68,7 @@ def routes(services: Services) -> list:
                 OutboxMessage.channel == DEMO_CHANNEL, OutboxMessage.address == address,
                 OutboxMessage.id > after, OutboxMessage.status.in_(("pending", "sending")))
                 .order_by(OutboxMessage.id)).all()
+            rows = broadcasts.write_texts(session, rows)  # a broadcast's words are written when delivered
             if rows:
                 now = utcnow()
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))

@@ -103,9 +103,9 @@ class BroadcastRecipient(Base):
     __tablename__ = "broadcast_recipients"
     __table_args__ = (Index("ix_broadcast_recipients_owner", "owner_id", "broadcast_id"),)
 
-    broadcast_id: Mapped[int] = mapped_column(
-        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
-    )
+    # Not a foreign key either (sweeps migration): the enqueue writes these rows under its own
+    # lock on the broadcast row, and broadcasts are never deleted.
+    broadcast_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), primary_key=True)
     # Not a foreign key on purpose: PostgreSQL checks each one with a trigger, about a second per
     # 100,000 rows of a broadcast; the row is written in the same statement as the outbox row.

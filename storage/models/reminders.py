@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.clock import utcnow
 from storage.models.base import Base
 from storage.types import UTCDateTime
+
+_PENDING = "status = 'pending'"
 
 
 class Reminder(Base):
@@ -28,7 +30,8 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_reminders_dedupe_key"),
-        Index("ix_reminders_status_due", "status", "due_at"),
+        # Only pending rows: what the sweep claims (sweeps migration).
+        Index("ix_reminders_pending_due", "due_at", postgresql_where=text(_PENDING), sqlite_where=text(_PENDING)),
         Index("ix_reminders_owner_status", "owner_id", "status"),
     )
 

@@ -50,9 +50,10 @@ def _setup_invitation(conv, spec) -> None:
     with conv.db.session() as session:
         event_id = _latest_event(session).id
     broadcasts.send_now(conv.db, conv.content, segment="all", template=None, event_id=event_id)
-    with conv.db.session() as session:  # what the sender does
-        session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
-                        .values(status="sent", sent_at=utcnow()))
+    with conv.db.session() as session:  # what the sender does: write each message, send it
+        pending = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+        for row in broadcasts.write_texts(session, list(pending), conv.content):
+            row.status, row.sent_at = "sent", utcnow()
 
 
 def _expect_registration(conv, spec: dict) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from bot import broadcasts, events
 from bot.clock import utcnow
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Owner
 from storage.models.events import Broadcast, BroadcastRecipient
 from tests.broadcasts.factories import bulk_owners, make_owner
 
@@ -17,6 +17,12 @@ from tests.broadcasts.factories import bulk_owners, make_owner
 def outbox_count(db) -> int:
     with db.session() as session:
         return session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def written(db, content) -> list[OutboxMessage]:
+    """The outbox rows with their words written for each owner, as the sender writes them."""
+    with db.session() as session:
+        return broadcasts.write_texts(session, list(session.execute(select(OutboxMessage)).scalars()), content)
 
 
 def new_event(db, content, **fields):
@@ -100,6 +106,9 @@ def test_enqueue_writes_one_row_per_reachable_owner_with_a_dedupe_key(db, conten
     assert {r.dedupe_key for r in rows} == {f"bc:{broadcast.id}:{r.owner_id}" for r in rows}
     assert stopped not in {r.owner_id for r in rows}
     assert all(r.kind == "broadcast" and r.status == "pending" and r.priority == 20 for r in rows)
+    # Queued without words: each is written once, for its owner, when the sender takes it.
+    assert all(r.text == "" and broadcasts.needs_text(r) for r in rows)
+    rows = written(db, content)
     english = [r for r in rows if r.text.startswith("Hello")]
     assert len(english) == 12 and all(r.text.startswith("Hello Pemilik ") for r in english)
     assert stored.status == "queued" and stored.queued_count == 120
@@ -121,6 +130,27 @@ def test_enqueue_again_after_an_interruption_writes_only_what_is_missing(db, con
         keys = session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
         assert session.get(Broadcast, broadcast.id).status == "queued"
     assert len(keys) == 30 == len(set(keys))
+
+
+def test_rows_written_meanwhile_by_another_process_are_not_written_twice(db, content):
+    """Two schedulers queue the same broadcast: the first one's plain INSERT meets the other's rows,
+    its chunk fails whole, and it goes on skipping what exists."""
+    bulk_owners(db, 25)
+    with db.session() as session:
+        broadcast, _ = broadcasts.create(session, content, segment="all", template="Halo {{ first_name }}")
+    with db.session() as session:  # the other process's row for one owner of the second chunk
+        other = session.scalars(select(Owner.id).order_by(Owner.id).offset(12).limit(1)).one()
+        row = OutboxMessage(owner_id=other, channel="whatsapp", address="+62", kind="broadcast", priority=20, text="",
+                            options=[], template_vars={"broadcast": broadcast.id}, status="pending", attempts=0,
+                            dedupe_key=f"bc:{broadcast.id}:{other}", created_at=utcnow())
+        session.add(row)
+        session.flush()
+        session.add(BroadcastRecipient(broadcast_id=broadcast.id, owner_id=other, outbox_id=row.id))
+    assert broadcasts.enqueue(db, content, broadcast.id, chunk_size=10) == 24
+    with db.session() as session:
+        keys = session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
+        assert session.get(Broadcast, broadcast.id).queued_count == 25
+    assert len(keys) == 25 == len(set(keys))
 
 
 def test_cancel_withdraws_messages_not_yet_sent(db, content):
@@ -167,8 +197,7 @@ def test_event_invitation_uses_the_standard_text_footer_and_register_option(db, 
         make_owner(session, name="Siti Aminah")
         make_owner(session, name="John", lang="en")
     broadcasts.send_now(db, content, segment="all", template=None, event_id=event_id)
-    with db.session() as session:
-        rows = {r.text.split(" ")[0]: r for r in session.execute(select(OutboxMessage)).scalars()}
+    rows = {r.text.split(" ")[0]: r for r in written(db, content)}
     siti = rows["Halo"]
     assert "Halo Siti" in siti.text and "Selasa, 1 Desember 2026, pukul 09.00 WIB" in siti.text
     assert siti.text.endswith(content.t("events.invite_footer", "id"))

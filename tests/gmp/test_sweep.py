@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import reminders
 from bot.clock import JAKARTA, utcnow
@@ -159,11 +159,11 @@ def test_sweep_works_in_batches(db, clock, content):
 
 
 def test_outbox_refuses_second_message_for_same_occurrence(db, clock, content):
-    """Guards the last line of defence: even if a row were claimed twice, the key stops a repeat."""
+    """Guards the last line of defence: even if a row were swept twice (its mark lost), the key
+    stops a repeat."""
     due_self_check(db, utcnow())
+    assert sweep_due(db, content).queued == 1
     with db.session() as s:
-        rows = reminders.claim_due(s, utcnow(), 10)
-    for _ in range(2):
-        with db.session() as s:
-            reminders.process_claimed(s, content, rows, utcnow(), reminders.SweepReport())
+        s.execute(update(Reminder).values(status="pending"))  # same occurrence, due again
+    assert sweep_due(db, content).queued == 1
     assert len(outbox(db)) == 1

@@ -34,15 +34,16 @@ def test_locked_rows_are_skipped_by_another_sweeper(pg_db, clock, content):
     holder = pg_db.sessionmaker()
     try:
         holder.begin()
-        held = reminders.claim_due(holder, utcnow(), 2)  # a first sweeper, mid-batch
+        # A first sweeper, mid-chunk: it holds the two oldest due rows.
+        held = set(holder.scalars(select(Reminder.id).where(Reminder.status == "pending")
+                                  .order_by(Reminder.due_at, Reminder.id).limit(2).with_for_update()))
         other = reminders.sweep_due(pg_db, content, collect_ids=True)
         assert other.queued == 4
-        assert not {row.id for row in held} & set(other.handled_ids)
-        report = reminders.SweepReport()
-        reminders.process_claimed(holder, content, held, utcnow(), report)
+        assert not held & set(other.handled_ids)
         holder.commit()
     finally:
         holder.close()
+    assert set(reminders.sweep_due(pg_db, content, collect_ids=True).handled_ids) == held
     with pg_db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 6
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == 6
