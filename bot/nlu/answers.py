@@ -76,6 +76,8 @@ def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True
     squeezed = [normalize(squeeze(w), content) or w for w in words]  # "gakkk" -> "gak" -> "tidak"
     if _contains(words, lists[UNKNOWN]) or _contains(squeezed, lists[UNKNOWN]):
         return UNKNOWN if allow_unknown else None
+    if lists.get("closing") and (_contains(words, lists["closing"]) or _contains(squeezed, lists["closing"])):
+        return None  # "udh dulu ya nak, makasih": a goodbye, never a yes
     if _contains(words, lists["fine"]) or _contains(squeezed, lists["fine"]):
         return YES
     fillers = lists.get("fillers", frozenset())

@@ -219,6 +219,11 @@ class _Parser:
                 monday_next = self.today - timedelta(days=self.today.weekday()) + timedelta(days=7)
                 self._set_day(monday_next + timedelta(days=wanted), i, i + 1)
                 return i + 2
+            if nxt in ("besok", "bsk", "besuk", "esok"):
+                # "senin besok": the coming Monday, not tomorrow
+                ahead = (wanted - self.today.weekday()) % 7 or 7
+                self._set_day(self.today + timedelta(days=ahead), i, i + 1)
+                return i + 2
             if nxt in THIS:
                 monday = self.today - timedelta(days=self.today.weekday())
                 day = monday + timedelta(days=wanted)

@@ -289,8 +289,13 @@ def reminder_score(reading: Reading, ctx: Context) -> Scored:
     return probability, slots
 
 
+FORGOT_WORDS = frozenset({"lupa", "hilang", "lupakan", "forgot", "lost"})
+
+
 def report_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("permit_report", 0.0)
+    if reading.word_set & FORGOT_WORDS and "number" not in reading.slots:
+        probability *= 0.3  # "punya nib tapi lupa nomernya": a question about the number, not a report
     if "permit" not in reading.slots:
         probability *= 0.4
     if reading.act == "question" and "number" not in reading.slots:
@@ -342,6 +347,8 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
 def faq_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("faq", 0.0)
     product = reading.scores.get("product_question", 0.0)
+    if reading.word_set & FORGOT_WORDS and "permit" in reading.slots:
+        probability += reading.scores.get("permit_report", 0.0)  # the lost-number question
     if label_words(reading):
         probability += 0.7 * product
     elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
