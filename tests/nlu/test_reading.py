@@ -121,3 +121,16 @@ def test_decide_asks_only_between_close_real_options_and_never_offers_one(conten
     assert decision == "take" and [x.name for x in chosen] == ["faq"]
     decision, chosen = decide([c("faq", 0.15), c("product_question", 0.14)], content)
     assert decision == "none" and chosen == []
+
+
+def test_a_goodbye_is_no_yes_and_senin_besok_is_the_coming_monday(content):
+    from datetime import datetime, timezone
+
+    from bot.nlu.answers import yes_no
+    from bot.nlu.dates import parse_when
+
+    assert yes_no("udh dulu ya nak, makasih bnyk", content) is None
+    assert yes_no("udah", content) == "yes"
+    thursday = datetime(2026, 11, 26, 4, 0, tzinfo=timezone.utc)
+    assert parse_when("ingetin hr senin bsk jam 10", thursday).strftime("%a %d %H:%M") == "Mon 30 10:00"
+    assert parse_when("ingetin besok jam 10", thursday).strftime("%a %d %H:%M") == "Fri 27 10:00"

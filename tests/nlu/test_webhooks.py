@@ -72,6 +72,9 @@ def test_twilio_a_new_owner_in_own_words_from_question_to_registration(harness, 
     nothing = say("sy blm punya surat2 apa2")
     assert nothing[0].startswith(content.t("legality.nothing_yet")[:40]) and "oss.go.id" in nothing[0]
     assert "pendamping" not in nothing[0].lower()
+    say("udh dulu ya, makasih bnyk")  # a goodbye: never the consent, though it starts with "udah"
+    with harness.db.session() as session:
+        assert session.scalars(select(Owner).where(Owner.address == "+6281234567103")).one().consent_at is None
     assert say("ya udh setuju deh") == [content.t("registration.ask_name")]
     for answer in ("Bu Sumi", "Dapur Sumi", "makanan", "rempeyek kacang"):
         say(answer)
