@@ -38,6 +38,9 @@ MAX_CHARS = 400  # one message an owner reads on a phone
 MAX_MESSAGES = 2  # messages in one reply
 LONG_TEXT = 250  # a text this long is not sent again right after it was sent
 MORE_KEY = "_more"  # in the state's data: what did not fit in the last reply, for LANJUT
+# Kept in the state's data from one flow to the next: what waits for LANJUT, and when the long
+# consent text was last shown (flows/registration.py asks again with a short line soon after).
+STICKY_KEYS = (MORE_KEY, "consent_shown_at")
 
 
 # The bot's last reply to an owner: its messages after the owner's last message (at most 4), one query.
@@ -157,16 +160,6 @@ class Turn:
         previous = self.previous_out()
         return text in previous or any(len(part) > LONG_TEXT and part in previous for part in _split(text, MAX_CHARS))
 
-    def sent_recently(self, text: str, last: int = 12) -> bool:
-        """Was `text` (or its first part) among the last `last` messages sent to this owner?"""
-        if self.owner.id is None:
-            return False
-        head = _split(text, MAX_CHARS)[0][:120]
-        recent = self.session.scalars(
-            select(MessageLog.text).where(MessageLog.owner_id == self.owner.id, MessageLog.direction == "out")
-            .order_by(MessageLog.id.desc()).limit(last))
-        return any(head in sent for sent in recent)
-
     def previous_out(self) -> list[str]:
         """The texts of the bot's last reply to this owner (since the owner's previous message)."""
         if self._previous_out is None:
@@ -250,8 +243,9 @@ class Turn:
         self.history = []
 
     def _fresh_data(self) -> dict[str, Any]:
-        """A new flow's data; what waits for LANJUT stays."""
-        return {MORE_KEY: self.data[MORE_KEY]} if MORE_KEY in self.data else {}
+        """A new flow's data; what waits for LANJUT stays, and the few facts about the
+        conversation itself (STICKY_KEYS)."""
+        return {key: self.data[key] for key in STICKY_KEYS if key in self.data}
 
     def reprompt(self) -> None:
         """Ask the current step's question again (after a side question or a language switch)."""

@@ -17,9 +17,11 @@ Steps (in order; `_next_missing` picks the first unanswered one):
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from bot import locations, names
 from bot.choices import Option, match_option
+from bot.clock import as_utc
 from bot.normalize import word_set
 from bot.turn import Turn
 from flows.base import NOT_UNDERSTOOD, Flow, Step
@@ -124,10 +126,21 @@ def ask_consent(turn: Turn) -> None:
         turn.say("again.consent", options=options)  # the owner read the long text a moment ago
         return
     turn.say_template("consent", options=options)
+    turn.data[CONSENT_SHOWN] = turn.now.isoformat()
+
+
+CONSENT_SHOWN = "consent_shown_at"  # kept across flows (bot/turn.py STICKY_KEYS)
+CONSENT_FRESH = timedelta(hours=24)  # the long text again after a day: it may have been forgotten
 
 
 def _consent_shown_lately(turn: Turn) -> bool:
-    return turn.sent_recently(turn.content.render("consent", turn.lang), last=20)
+    shown = turn.data.get(CONSENT_SHOWN)
+    if not shown:
+        return False
+    try:
+        return turn.now - as_utc(datetime.fromisoformat(shown)) < CONSENT_FRESH
+    except ValueError:
+        return False
 
 
 def agrees_outright(turn: Turn) -> bool:

@@ -16,7 +16,8 @@ def sweep_in_process(url: str, now_iso: str, start, results) -> None:
     start.wait(30)
     # Small batches and repeated sweeps so the two processes interleave many times.
     for _ in range(200):
-        report = sweep_due(db, content, datetime.fromisoformat(now_iso), batch_size=10, collect_ids=True)
+        report = sweep_due(db, content, datetime.fromisoformat(now_iso), batch_size=10, max_batches=1,
+                           collect_ids=True)
         handled.extend(report.handled_ids)
         if report.handled == 0:
             break
