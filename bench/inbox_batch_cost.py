@@ -28,20 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TEXTS = ["halo", "ya", "Bu Sari", "menu", "1", "bantuan", "apa itu NIB?", "kembali", "terima kasih", "2"]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / CLK_TCK
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from webhook_load import TEXTS, cpu_seconds  # noqa: E402  (the same message mix and CPU reading)
 
 
 class Counting:
