@@ -51,6 +51,8 @@ DONE_WORDS = ("sudah dapat", "sudah keluar", "sudah jadi", "sudah terbit", "suda
 REJECT_WORDS = ("ditolak", "tolak", "gagal", "tidak lolos", "tidak lulus", "rejected")
 PROGRESS_WORDS = ("sedang urus", "sedang diurus", "lagi urus", "lagi diurus", "sedang proses", "masih proses",
                   "sedang mengurus", "lagi proses", "sedang daftar", "sudah daftar", "sudah mengajukan")
+# Words of an owner asking whether the product needs a permit at all ("itu hrs ada ijinnya ga").
+PERMIT_ASKING_WORDS = frozenset({"izin", "izinnya", "perlu", "wajib", "harus"})
 # "udh ikut penyuluhan, blm dpt sertifikat": under way, never done (checked before any done word).
 NOT_DONE_WORDS = ("belum dapat", "belum punya", "belum selesai", "belum keluar", "belum terbit", "belum jadi",
                   "belum ada", "belum lulus", "belum beres", "tidak dapat", "belum diterima", "not yet")
@@ -332,6 +334,11 @@ def handle_question(turn: Turn):
     if answer is None:
         said = classify.modifier_facts(turn.text, turn.content)
         answer = classify.fact_in_words(turn.content, decision.question, said)
+        if answer is None and set(turn.norm.split()) & PERMIT_ASKING_WORDS:
+            # "itu hrs ada ijinnya ga?" while the question that decides it waits: say why it is asked
+            turn.say("legality.question_decides", product=product_name(turn, current["key"], current["name"]))
+            turn.reprompt()
+            return None
         if answer is None:
             return NOT_UNDERSTOOD
     else:

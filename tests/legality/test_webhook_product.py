@@ -27,3 +27,14 @@ def test_a_jamu_drink_with_a_claim_is_told_it_is_traditional_medicine(harness, c
     assert harness.twilio_post(form).status_code == 200
     text = "\n".join(bodies(harness))
     assert "UKOT" in text and "TR" in text and "Apakah" not in text
+
+
+def test_asking_whether_a_permit_is_needed_mid_question_explains_why_it_is_asked(harness, clock, content):
+    sender = "whatsapp:+6281234567103"
+    harness.twilio_post(harness.twilio_form("pak ibu mau tny, sy bikin sambel roa botolan", sender=sender))
+    first = bodies(harness)
+    assert "Apakah" in first[-1]
+    harness.twilio_post(harness.twilio_form("itu hrs ada ijinnya ga pak", sender=sender))
+    sent = bodies(harness)[len(first):]
+    assert "tergantung jawaban pertanyaan ini" in sent[0] and "belum paham" not in " ".join(sent)
+    assert sent[-1] == first[-1]  # the same question again, nothing recorded as an answer
