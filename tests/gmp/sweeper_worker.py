@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 
-def sweep_in_process(url: str, now_iso: str, start, results) -> None:
-    from datetime import datetime
+def sweep_in_process(url: str, now_iso: str, ready, results) -> None:
+    """Sweep in small chunks once every process is warmed up and waiting at `ready` (a Barrier).
+
+    A spawned process spends a second or more importing; without the barrier the first one ready
+    could sweep every row before the other one starts, and the test would test nothing.
+    """
+    from datetime import datetime, timedelta
     from pathlib import Path
 
     from bot.content import Content
@@ -12,12 +17,14 @@ def sweep_in_process(url: str, now_iso: str, start, results) -> None:
 
     content = Content(Path(__file__).resolve().parents[2] / "content")
     db = Database(url)
+    now = datetime.fromisoformat(now_iso)
+    # Warm up: the same statements and a pooled connection, a day before anything is due.
+    sweep_due(db, content, now - timedelta(days=1), batch_size=10, max_batches=1)
     handled: list[int] = []
-    start.wait(30)
+    ready.wait(60)
     # Small batches and repeated sweeps so the two processes interleave many times.
     for _ in range(200):
-        report = sweep_due(db, content, datetime.fromisoformat(now_iso), batch_size=10, max_batches=1,
-                           collect_ids=True)
+        report = sweep_due(db, content, now, batch_size=10, max_batches=1, collect_ids=True)
         handled.extend(report.handled_ids)
         if report.handled == 0:
             break

@@ -54,12 +54,12 @@ def test_two_scheduler_processes_never_send_same_reminder_twice(fresh_pg_url, co
     db = Database(fresh_pg_url)
     bulk_due(db, total, WIB_0900)
     ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=sweep_in_process, args=(fresh_pg_url, WIB_0900.isoformat(), start, results))
+    ready, results = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=sweep_in_process, args=(fresh_pg_url, WIB_0900.isoformat(), ready, results))
              for _ in range(2)]
     for proc in procs:
         proc.start()
-    start.set()
+    ready.wait(90)  # both processes imported, connected and warmed up: they start sweeping together
     handled = [results.get(timeout=120) for _ in procs]
     for proc in procs:
         proc.join(30)
