@@ -9,6 +9,7 @@ option that starts with yes or no ("Ya, mulai"). "tidak tahu" only ever picks a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 
 from rapidfuzz import fuzz, process
 
@@ -28,7 +29,7 @@ class Option:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _score(answer: str, phrase: str, **_kwargs) -> float:
+def _score(answer: str, phrase: str, answer_words: frozenset[str] = frozenset(), **_kwargs) -> float:
     """Typos of the whole phrase ("kosmetk"); the owner's words all found in the label
     ("bicara pendamping" for "Bicara dengan pendamping"); or the label inside a short answer
     ("iya setuju"). Not one shared word ("hasil cek" is no pick of "Cek kebersihan"), which
@@ -36,15 +37,16 @@ def _score(answer: str, phrase: str, **_kwargs) -> float:
     score = fuzz.ratio(answer, phrase)
     said, label = set(answer.split()), set(phrase.split())
     if len(answer) >= 4 and (said <= label or (label <= said and len(said - label) <= 2
-                                              and (len(label) > 1 or said - label <= _answer_words()))):
+                                              and (len(label) > 1 or said - label <= answer_words))):
         # A one-word label inside a longer answer only with answer words around it ("iya setuju"),
         # never inside a sentence of its own ("mahal ga ngurusnya" is no pick of "Tidak").
         score = max(score, fuzz.token_set_ratio(answer, phrase))
     return score
 
 
-def _answer_words() -> frozenset[str]:
-    content = get_content()
+@lru_cache(maxsize=8)
+def _answer_words(content: Content) -> frozenset[str]:
+    """Words that may stand around a one-word label in an answer, from the content given."""
     return answers.words_of("fillers", content) | answers.words_of(answers.YES, content) \
         | answers.words_of(answers.NO, content)
 
@@ -64,12 +66,13 @@ def number_of(text: str, content: Content | None = None) -> int | None:
     return None
 
 
-def _fuzzy(norm: str, candidates: dict[str, Option]) -> Option | None:
-    best = process.extractOne(norm, list(candidates), scorer=_score, score_cutoff=FUZZY_CUTOFF)
+def _fuzzy(norm: str, candidates: dict[str, Option], content: Content) -> Option | None:
+    scorer = partial(_score, answer_words=_answer_words(content))
+    best = process.extractOne(norm, list(candidates), scorer=scorer, score_cutoff=FUZZY_CUTOFF)
     if best is None:
         return None
     # Two different options scoring the same is a guess, not an answer.
-    scored = process.extract(norm, list(candidates), scorer=_score, limit=4, score_cutoff=FUZZY_CUTOFF)
+    scored = process.extract(norm, list(candidates), scorer=scorer, limit=4, score_cutoff=FUZZY_CUTOFF)
     top = [candidates[name] for name, score, _ in scored if score == best[1]]
     if len({o.key for o in top}) > 1:
         return None
@@ -132,5 +135,6 @@ def match_option(text: str, options: list[Option], content: Content | None = Non
     stripped = " ".join(said)
     if stripped and stripped != norm and stripped in candidates:
         return candidates[stripped]
-    return (_fuzzy(norm, candidates) or (_fuzzy(stripped, candidates) if stripped and stripped != norm else None)
+    return (_fuzzy(norm, candidates, content)
+            or (_fuzzy(stripped, candidates, content) if stripped and stripped != norm else None)
             or _by_words(said, options, content) or _by_polarity(answer, options, content))

@@ -38,6 +38,7 @@ from bot.content import content_check, get_content
 from bot.legality import classify, numbers, pathway, plain
 from bot.legality import rules as legality_rules
 from bot.legality.rules import lang_text
+from bot.nlu.reading import vocabulary
 from bot.normalize import normalize, word_set
 from bot.turn import Turn
 from flows.labels import pointer as label_pointer
@@ -51,15 +52,6 @@ DONE_WORDS = ("sudah dapat", "sudah keluar", "sudah jadi", "sudah terbit", "suda
 REJECT_WORDS = ("ditolak", "tolak", "gagal", "tidak lolos", "tidak lulus", "rejected")
 PROGRESS_WORDS = ("sedang urus", "sedang diurus", "lagi urus", "lagi diurus", "sedang proses", "masih proses",
                   "sedang mengurus", "lagi proses", "sedang daftar", "sudah daftar", "sudah mengajukan")
-# Words of an owner asking whether the product needs a permit at all ("itu hrs ada ijinnya ga").
-PERMIT_ASKING_WORDS = frozenset({"izin", "izinnya", "perlu", "wajib", "harus"})
-# "udh ikut penyuluhan, blm dpt sertifikat": under way, never done (checked before any done word).
-NOT_DONE_WORDS = ("belum dapat", "belum punya", "belum selesai", "belum keluar", "belum terbit", "belum jadi",
-                  "belum ada", "belum lulus", "belum beres", "tidak dapat", "belum diterima", "not yet")
-# A step is recorded done only when the owner said so in words of done (or picked the number):
-# "oke makasih" after the next step's message acknowledges it, it does not report it done.
-DONE_SIGNS = ("sudah", "selesai", "dapat", "done", "punya", "jadi", "terbit", "keluar", "beres", "kelar", "lulus",
-              "lolos", "rampung", "finished")
 SKIP_WORDS = ("nanti", "nanti saja", "belum ada nomor", "lewati", "skip", "later")
 NEXT_WORDS = ("langkah berikutnya", "langkah selanjutnya", "next step", "terus apa", "selanjutnya apa")
 
@@ -334,7 +326,7 @@ def handle_question(turn: Turn):
     if answer is None:
         said = classify.modifier_facts(turn.text, turn.content)
         answer = classify.fact_in_words(turn.content, decision.question, said)
-        if answer is None and set(turn.norm.split()) & PERMIT_ASKING_WORDS:
+        if answer is None and set(turn.norm.split()) & vocabulary(turn.content).permit_asking:
             # "itu hrs ada ijinnya ga?" while the question that decides it waits: say why it is asked
             turn.say("legality.question_decides", product=product_name(turn, current["key"], current["name"]))
             turn.reprompt()
@@ -517,7 +509,7 @@ def handle_next(turn: Turn):
         return None
     if turn.looks_like_question():
         return NOT_UNDERSTOOD  # a question, for the FAQ; not a pick
-    if row is not None and _has_phrase(turn, NOT_DONE_WORDS):
+    if row is not None and _has_phrase(turn, vocabulary(turn.content).report_not_done):
         pathway.set_status(row, "sedang", turn.now, "owner", turn.session, turn.content)
         turn.say("legality.marked_in_progress", step=short_step_name(turn, row.step))
         turn.data.pop("step_id", None)
@@ -527,7 +519,7 @@ def handle_next(turn: Turn):
     if choice is None:
         return NOT_UNDERSTOOD
     if choice.key == "done" and number_of(turn.text, turn.content) is None \
-            and not set(turn.norm.split()) & {normalize(w, turn.content) for w in DONE_SIGNS}:
+            and not set(turn.norm.split()) & vocabulary(turn.content).report_done:
         return NOT_UNDERSTOOD
     if choice.key == "overview":
         turn.goto("overview")
@@ -888,7 +880,7 @@ def permit_progress(turn: Turn) -> bool:
     rejected = _has_phrase(turn, REJECT_WORDS)
     done = _has_phrase(turn, DONE_WORDS)
     progress = _has_phrase(turn, PROGRESS_WORDS)
-    if done and _has_phrase(turn, NOT_DONE_WORDS):
+    if done and _has_phrase(turn, vocabulary(turn.content).report_not_done):
         done, progress = False, True  # "sudah daftar pirt tapi belum dapat nomor": under way
     report = numbers.parse_report(turn.text, turn.content)
     if not (rejected or done or progress or (report.raw_number and report.kind)):

@@ -80,6 +80,8 @@ class Vocabulary:
         self.have_words = words("have_words")
         self.nothing_words = words("nothing_words")
         self.report_done = words("report_done")
+        self.report_not_done = tuple(normalize(str(p), content) for p in data.get("report_not_done") or [])
+        self.permit_asking = words("permit_asking_words")
         self.report_progress = words("report_progress")
         self.report_rejected = words("report_rejected")
         self.places: list[tuple[tuple[str, ...], str]] = []
