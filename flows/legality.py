@@ -885,6 +885,8 @@ def permit_progress(turn: Turn) -> bool:
     report = numbers.parse_report(turn.text, turn.content)
     if not (rejected or done or progress or (report.raw_number and report.kind)):
         return False
+    if not report.raw_number and set(turn.norm.split()) & vocabulary(turn.content).forgot:
+        return False  # "udh pny nib, cm lupa nomernya": how to find the number (the FAQ), no report
     if report.kind is None and not (rejected and turn.owner.consent_at is not None):
         return False
     if turn.looks_like_question() and not report.raw_number:

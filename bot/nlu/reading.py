@@ -68,6 +68,7 @@ class Vocabulary:
             return frozenset(normalize(str(w), content) for w in data.get(key) or [])
 
         self.suffixes = tuple(sorted((str(s) for s in data.get("suffixes") or []), key=len, reverse=True))
+        self.faq_endings = tuple(sorted((str(s) for s in data.get("faq_endings") or []), key=len, reverse=True))
         self.negation = words("negation")
         self.not_negation_after = words("not_negation_after")
         self.question_words = words("question_words") | WH_WORDS
@@ -84,6 +85,7 @@ class Vocabulary:
         self.permit_asking = words("permit_asking_words")
         self.report_progress = words("report_progress")
         self.report_rejected = words("report_rejected")
+        self.forgot = words("forgot_words")
         self.places: list[tuple[tuple[str, ...], str]] = []
         for city, names in (data.get("bodetabek") or {}).items():
             for name in names:
@@ -290,6 +292,8 @@ def _act(text: str, words: list[str], vocab: Vocabulary, permit: str | None) -> 
     if "?" in text or wh or first in vocab.question_words \
             or (len(words) >= 2 and words[-1] in vocab.question_tail) or _clause_asks(text, vocab):
         return "question"
+    if permit and vocab.forgot & set(words):
+        return "question"  # "udh pny nib cm lupa nomernya": how to find it again
     if permit and any(w in vocab.report_done or w in vocab.report_progress or w in vocab.report_rejected
                       for w in words):
         return "report"

@@ -289,12 +289,15 @@ def reminder_score(reading: Reading, ctx: Context) -> Scored:
     return probability, slots
 
 
-FORGOT_WORDS = frozenset({"lupa", "hilang", "lupakan", "forgot", "lost"})
+def forgot(reading: Reading, ctx: Context) -> bool:
+    from bot.nlu.reading import vocabulary
+
+    return bool(reading.word_set & vocabulary(ctx.content).forgot)
 
 
 def report_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("permit_report", 0.0)
-    if reading.word_set & FORGOT_WORDS and "number" not in reading.slots:
+    if forgot(reading, ctx) and "number" not in reading.slots:
         probability *= 0.3  # "punya nib tapi lupa nomernya": a question about the number, not a report
     if "permit" not in reading.slots:
         probability *= 0.4
@@ -347,7 +350,7 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
 def faq_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("faq", 0.0)
     product = reading.scores.get("product_question", 0.0)
-    if reading.word_set & FORGOT_WORDS and "permit" in reading.slots:
+    if forgot(reading, ctx) and "permit" in reading.slots:
         probability += reading.scores.get("permit_report", 0.0)  # the lost-number question
     if label_words(reading):
         probability += 0.7 * product
@@ -395,6 +398,26 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
 
 
+def faq_words(reading: Reading, matcher, content: Content) -> str:
+    """The words as the FAQ examples would write them: an ending the examples do not use is taken
+    off when the stem is theirs ("gratisan" -> "gratis", "bayarin" -> "bayar"; vocabulary.yaml
+    `faq_endings`)."""
+    from bot.nlu.reading import vocabulary
+
+    endings = vocabulary(content).faq_endings
+    examples = matcher._vocab_set
+    words = []
+    for word in reading.words:
+        if word not in examples:
+            for ending in endings:
+                stem = word[: -len(ending)]
+                if word.endswith(ending) and len(stem) >= 3 and stem in examples:
+                    word = stem
+                    break
+        words.append(word)
+    return " ".join(words)
+
+
 TOPIC_SURE = 0.6
 TOPIC_AGREE = 0.5
 
@@ -409,7 +432,7 @@ def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
 
     matcher = faq.matcher(content)
     # The words as read: glued suffixes stripped ("pirtne" -> "pirt"), so the permit is named.
-    text = " ".join(reading.words) or reading.text
+    text = faq_words(reading, matcher, content) or reading.text
     result = matcher.match(text)
     if result.status == "answer":
         return "answer", [result.best.key]
