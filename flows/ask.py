@@ -49,6 +49,11 @@ def answer_topic(turn: Turn, topic: faq.Topic) -> None:
         # The word is explained in full here: no bracket explanation for it after this.
         pathway.mark_terms_seen(turn.session, turn.owner, [term], turn.now)
     legality.send(turn, text, defining=term)
+    from bot.nlu import act
+    from bot.nlu.scoring import about_of
+
+    about = list(entry.get("about") or []) if topic.kind == "faq" else [term]
+    act.remember_topic(turn, about_of(about, turn.content))  # "itu ngurusnya dimana?" is about it
 
 
 def _choice_options(turn: Turn) -> list[Option]:
@@ -248,6 +253,10 @@ def _branches(turn: Turn, decision: classify.Decision) -> tuple[classify.Decisio
 
 
 def _say_quick_route(turn: Turn, name: str, decision: classify.Decision) -> None:
+    from bot.nlu import act
+    from bot.nlu.scoring import about_of
+
+    act.remember_topic(turn, about_of([decision.route], turn.content))  # "pirt": its follow-ups
     legality.send(turn, turn.t("legality.quick_route", product=name,
                                summary=legality.route_summary(turn, decision.route),
                                reason=legality.reason_text(turn, decision.reason)))

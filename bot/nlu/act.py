@@ -194,7 +194,7 @@ def faq(turn: "Turn", candidate: "Candidate") -> bool:
     from flows import ask
 
     reading = read_text(turn.text, turn.content)
-    status, topics = faq_topic(reading, turn.content)
+    status, topics = faq_topic(reading, turn.content, candidate.slots.get("follow_up"))
     if status == "answer":
         topic = faq_topics.topic_by_key(turn.content, topics[0])
         if topic is not None:
@@ -202,6 +202,33 @@ def faq(turn: "Turn", candidate: "Candidate") -> bool:
             return True
     in_flow = bool(turn.state.flow and turn.state.flow != "menu")
     return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading))
+
+
+# --- the last topic: a short follow-up question is about the permit just answered -----------------
+LAST_TOPIC_KEY = "last_topic"  # in the state's data (bot/turn.py STICKY_KEYS): {"about", "at"}
+
+
+def remember_topic(turn: "Turn", about: str | None) -> None:
+    """After an answer about a permit: what a short follow-up question will be about."""
+    if about:  # (an answer about no permit, "dibantu langsung", keeps the permit asked about before)
+        turn.data[LAST_TOPIC_KEY] = {"about": about, "at": turn.now.isoformat()}
+
+
+def last_about(turn: "Turn") -> str | None:
+    """The permit of the last answer, while it is recent (settings.yaml `follow_up_minutes`)."""
+    from datetime import datetime, timedelta
+
+    from bot.clock import as_utc
+
+    last = turn.data.get(LAST_TOPIC_KEY)
+    if not isinstance(last, dict) or not last.get("about"):
+        return None
+    minutes = float((turn.content.data("nlu/settings.yaml") or {}).get("follow_up_minutes", 30))
+    try:
+        at = as_utc(datetime.fromisoformat(str(last.get("at"))))
+    except ValueError:
+        return None
+    return str(last["about"]) if timedelta(0) <= as_utc(turn.now) - at <= timedelta(minutes=minutes) else None
 
 
 def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:

@@ -1,7 +1,8 @@
 """Measure the understanding step on a labelled corpus, like `rasa test nlu`.
 
-Corpus files (tests/nlu/*.yaml): `messages:` items {t: text, i: interpretation, s: {slot: value}}.
-Every message is read as a first message outside any flow (no database). Reported: accuracy,
+Corpus files (tests/nlu/*.yaml): `messages:` items {t: text, i: interpretation, s: {slot: value},
+c: {about: permit}}. Every message is read as a first message outside any flow (no database); `c`
+says it follows an answer about that permit (a follow-up question: "itu ngurusnya dimana?"). Reported: accuracy,
 per-interpretation precision / recall / F1, the top confusions, slot accuracy per slot, and the
 messages that were not understood as labelled.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from bot.content import Content
+from bot.nlu.scoring import Context
 from bot.nlu.understand import interpret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +71,9 @@ class Report:
 def evaluate(items: list[dict], content: Content) -> Report:
     report = Report()
     for item in items:
-        understanding = interpret(item["t"], content)
+        # `c: {about: nib}`: asked right after an answer about that permit (a follow-up question).
+        ctx = Context(content, last_about=(item.get("c") or {}).get("about"))
+        understanding = interpret(item["t"], content, ctx)
         got, expected = understanding.label, item["i"]
         report.total += 1
         report.pairs.append((expected, got))

@@ -86,6 +86,7 @@ class Vocabulary:
         self.report_progress = words("report_progress")
         self.report_rejected = words("report_rejected")
         self.forgot = words("forgot_words")
+        self.other = words("other_words")
         self.places: list[tuple[tuple[str, ...], str]] = []
         for city, names in (data.get("bodetabek") or {}).items():
             for name in names:
@@ -124,7 +125,8 @@ class Vocabulary:
         self.known: set[str] = set(self.permit_words) | self.product_words | self.question_words \
             | self.command_verbs | self.fillers | self.report_done | self.report_progress | self.negation
         lexicon = content.data("lexicon.yaml") or {}
-        self.known.update(str(v) for v in (lexicon.get("abbreviations") or {}).values())
+        self.abbreviations = {str(k): str(v) for k, v in (lexicon.get("abbreviations") or {}).items()}
+        self.known.update(self.abbreviations.values())
 
     def add_known(self, words) -> None:
         self.known.update(words)
@@ -161,8 +163,10 @@ def strip_suffix(word: str, vocab: Vocabulary) -> str:
         return squeezed
     for suffix in vocab.suffixes:
         stem = word[: -len(suffix)]
-        if word.endswith(suffix) and len(stem) >= 2 and stem in vocab.known:
-            return stem
+        if word.endswith(suffix) and len(stem) >= 2:
+            stem = vocab.abbreviations.get(stem, stem)  # "ngurusnya" -> "ngurus" -> "urus"
+            if stem in vocab.known:
+                return stem
     return word
 
 

@@ -27,6 +27,7 @@ class Context:
     consent: bool = False
     opted_out: bool = False
     turn: Any = None
+    last_about: str | None = None  # the permit of the answer just given (a glossary key), if recent
 
 
 # --- global words: exact (and near-exact) phrases of content/intents.yaml -------------------------
@@ -366,7 +367,19 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.4
     if ask_score(reading, ctx)[0]:
         probability *= 0.3  # "boleh nanya gak": a question announced, no topic to answer yet
-    return probability, {}
+    follow = follow_up(reading, ctx)
+    return probability, ({"follow_up": follow} if follow else {})
+
+
+def follow_up(reading: Reading, ctx: Context) -> str | None:
+    """The permit a short follow-up question is about: the last answer's, when the message names
+    no permit and no product of its own ("itu ngurusnya dimana?", "kl ke kelurahan bisa ga")."""
+    from bot.nlu.reading import vocabulary
+
+    if not ctx.last_about or "permit" in reading.slots or "product" in reading.slots \
+            or reading.word_set & vocabulary(ctx.content).other:
+        return None  # ("izin2 lainnya juga mahal?" asks about the others)
+    return ctx.last_about
 
 
 def unknown_product(reading: Reading) -> bool:
@@ -398,6 +411,22 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
 
 
+@lru_cache(maxsize=64)
+def permit_word(key: str, content: Content) -> str | None:
+    """How a permit (a glossary key: "nib", "pirt") is written, as the FAQ reads it."""
+    from bot.legality import rules as legality_rules
+
+    forms = (legality_rules.glossary(content).get(key) or {}).get("forms") or []
+    return normalize(str(forms[0]), content) if forms else None
+
+
+def about_of(keys, content: Content) -> str | None:
+    """The permit an answer was about: the first of its `about` keys that a follow-up question can
+    be about (content/nlu/settings.yaml `follow_up_about`)."""
+    allowed = (content.data("nlu/settings.yaml") or {}).get("follow_up_about") or []
+    return next((k for k in keys if k in allowed), None)
+
+
 def faq_words(reading: Reading, matcher, content: Content) -> str:
     """The words as the FAQ examples would write them: an ending the examples do not use is taken
     off when the stem is theirs ("gratisan" -> "gratis", "bayarin" -> "bayar"; vocabulary.yaml
@@ -422,11 +451,14 @@ TOPIC_SURE = 0.6
 TOPIC_AGREE = 0.5
 
 
-def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
+def faq_topic(reading: Reading, content: Content, follow: str | None = None) -> tuple[str, list[str]]:
     """Which FAQ topic: ("answer", [topic]) / ("choose", [topics]) / ("none", []).
 
     The FAQ matcher (bot/legality/faq.py) first; when it is not sure, the topic classifier
-    (bot/nlu/model.py topic_model) decides between its candidates, or alone when it is sure."""
+    (bot/nlu/model.py topic_model) decides between its candidates, or alone when it is sure.
+    `follow`: the permit of the answer just given (see `follow_up`); the question is also read as
+    if it named that permit, and that reading wins when it is a clear answer scoring at least as
+    well as the words alone."""
     from bot.legality import faq
     from bot.nlu import model
 
@@ -434,6 +466,18 @@ def faq_topic(reading: Reading, content: Content) -> tuple[str, list[str]]:
     # The words as read: glued suffixes stripped ("pirtne" -> "pirt"), so the permit is named.
     text = faq_words(reading, matcher, content) or reading.text
     result = matcher.match(text)
+    name = permit_word(follow, content) if follow else None
+    if name and matcher.entities_in(result.query or matcher.prepare(text)):
+        name = None  # the message names what it asks about ("apa itu sehati"): no follow-up
+    if name:
+        followed = matcher.match(f"{text} {name}")
+        # A plain answer about another permit is a guess: the message named none, the context did.
+        guessed = result.status == "answer" and follow not in result.best.about \
+            and about_of(sorted(result.best.about), content) is not None
+        if followed.status == "answer" and (result.status != "answer" or guessed or followed.score >= result.score):
+            return "answer", [followed.best.key]
+        if guessed or (result.status != "answer" and followed.status != "none"):
+            result, text = followed, f"{text} {name}"  # the topics close to it, about that permit
     if result.status == "answer":
         return "answer", [result.best.key]
     probabilities = model.topic_model(content).probabilities(matcher.prepare(text))

@@ -79,11 +79,11 @@ class Understanding:
         slots["act"] = self.reading.act
         best = self.best
         if best is not None:
-            slots.update({k: v for k, v in best.slots.items() if k != "word"})
+            slots.update({k: v for k, v in best.slots.items() if k not in ("word", "follow_up")})
             if best.name == "faq" and "topic" not in slots:
                 from bot.nlu.scoring import faq_topic
 
-                status, topics = faq_topic(self.reading, self.reading_content)
+                status, topics = faq_topic(self.reading, self.reading_content, best.slots.get("follow_up"))
                 if status == "answer":
                     slots["topic"] = topics[0]
         return slots
@@ -158,7 +158,7 @@ def interpret(text: str, content: Content, ctx: Context | None = None, media: tu
 def context(turn) -> Context:
     return Context(turn.content, flow=turn.state.flow, step=turn.state.step,
                    consent=turn.owner.consent_at is not None, opted_out=turn.owner.opted_out_at is not None,
-                   turn=turn)
+                   turn=turn, last_about=actions.last_about(turn))
 
 
 def understand(turn) -> Understanding:
