@@ -155,6 +155,12 @@ def handle_consent(turn: Turn):
     if set(words) & word_set(turn.content, "join_words") and not set(words) & word_set(turn.content, "no_words"):
         # "yowes ibu daftar aja": asking to register is agreeing; never send the consent text again
         return _consent_given(turn)
+    if _worried_about_computers(turn):
+        key = "registration.consent_no_computer"
+        if turn.t(key) in turn.previous_out():  # said a moment ago: the short version
+            key += "_again"
+        turn.say(key, options=_consent_options(turn))
+        return None
     # "tidak tahu" / "gak ngerti" asks for an explanation and never declines; a longer message that
     # carries a question of its own ("ndak ngerti oss, mahal ga?") is left to the understanding step
     if turn.knows_not() and len(words) <= 4:
@@ -179,6 +185,32 @@ def handle_consent(turn: Turn):
     turn.end_flow()
     turn.say("registration.consent_declined")
     return None
+
+
+def _consent_options(turn: Turn) -> list:
+    return [turn.option("yes", "registration.consent_agree"), turn.option("no", "registration.consent_decline")]
+
+
+def _worried_about_computers(turn: Turn) -> bool:
+    """"ibu gak ngerti komputer", "sy gaptek": a tech word with a no, a don't-know or a worry word."""
+    words = set(turn.norm.split())
+    if not words & word_set(turn.content, "tech_words"):
+        return False
+    worried = word_set(turn.content, "tech_worry_words") | word_set(turn.content, "no_words")
+    return bool(words & worried) or turn.knows_not()
+
+
+def consent_missed(turn: Turn, misses: int) -> bool:
+    """The data question got no answer again: say something new each time, never the same twice.
+
+    A question gets the usual "not understood" and the short question again (False: the pipeline
+    says it). Details written before agreeing ("Bu Ratna", "jaksel") are not noted: the owner hears
+    why, and the simplest way to answer (1 or 2). After that, that a person can help."""
+    if turn.looks_like_question():
+        return False
+    key = "registration.consent_details" if misses % 2 == 1 else "registration.consent_person"
+    turn.say(key, options=_consent_options(turn))
+    return True
 
 
 def _consent_given(turn: Turn):
@@ -445,7 +477,7 @@ def on_cancel(turn: Turn) -> None:
 FLOW = Flow(
     name="registration",
     steps={
-        "consent": Step(ask_consent, handle_consent),
+        "consent": Step(ask_consent, handle_consent, on_miss=consent_missed),
         "name": Step(ask_name, handle_name),
         "business": Step(ask_business, handle_business),
         "sector": Step(ask_sector, handle_sector),
