@@ -238,7 +238,7 @@ def _fallback(turn: Turn, step, question: bool = False) -> None:
     state = turn.state
     state.misses = (state.misses or 0) + 1
     in_flow = step is not None
-    if in_flow and step.on_miss is not None and step.on_miss(turn, state.misses):
+    if in_flow and not question and step.on_miss is not None and step.on_miss(turn, state.misses):
         return
     if state.misses >= MISSES_BEFORE_MENTOR and turn.owner.consent_at is not None:
         state.misses = 0

@@ -27,8 +27,8 @@ class Step:
     prompt: Callable[["Turn"], None]
     handle: Callable[["Turn"], Any]
     accepts_media: bool = False  # photos are answers here (e.g. GMP evidence)
-    # Called when the step got no answer and nothing else took the message, with the number of
-    # misses in a row; True when it said what to say (else the pipeline's "not understood").
+    # Called when the step got no answer, nothing else took the message and it was no question,
+    # with the misses in a row; True when it said what to say (else the pipeline's "not understood").
     on_miss: Callable[["Turn", int], bool] | None = None
 
 

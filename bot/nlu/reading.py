@@ -121,6 +121,11 @@ class Vocabulary:
             | self.command_verbs | self.fillers | self.report_done | self.report_progress | self.negation
         lexicon = content.data("lexicon.yaml") or {}
         self.known.update(str(v) for v in (lexicon.get("abbreviations") or {}).values())
+        # What a question asks about ("dihukum", "gratisan", "tikus"): never an unknown product.
+        # Forms with a glued "-nya" stay out: the reading strips it ("lantainya" -> "lantai").
+        matching = content.data("legality/matching.yaml") or {}
+        for words in (matching.get("aspect_words") or {}).values():
+            self.known.update(w for w in (normalize(str(w), content) for w in words or []) if not w.endswith("nya"))
 
     def add_known(self, words) -> None:
         self.known.update(words)

@@ -363,7 +363,16 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.4
     if ask_score(reading, ctx)[0]:
         probability *= 0.3  # "boleh nanya gak": a question announced, no topic to answer yet
+    elif probability < FAQ_MATCHED and reading.act == "question" and "product" not in reading.slots:
+        # The classifier wavers ("pirt sy udh mau habis gmn"), the FAQ matcher is sure of a topic.
+        from bot.legality import faq
+
+        if faq.matcher(ctx.content).match(" ".join(reading.words) or reading.text).status == "answer":
+            probability = FAQ_MATCHED
     return probability, {}
+
+
+FAQ_MATCHED = 0.5  # an FAQ question by its topic alone: above the threshold, below a sure classifier
 
 
 def unknown_product(reading: Reading) -> bool:

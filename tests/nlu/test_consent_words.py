@@ -106,3 +106,17 @@ def test_whatsapp_a_product_question_at_the_data_question_gets_its_own_questions
     said = _new(read, before)
     assert _owner(harness, "+6281234569103").consent_at is not None
     assert content.t("registration.ask_name") in said
+
+
+def test_telegram_is_a_permit_compulsory_is_answered_plainly_with_the_first_step(harness, content, clock):
+    """An owner afraid of permits asks whether they are compulsory, and what happens without one."""
+    read = _telegram(harness, "klo ketauan jualan ga ada ijin dihukum ga", 70902)
+    said = _new(read, 0)
+    assert not any(p in said for p in NOT_UNDERSTOOD)
+    assert "wajib punya izin edar" in said and "gratis di oss.go.id" in said
+    assert "kurang dari 7 hari" in said  # when no permit is needed, said in the same breath
+    before = len(read)
+    read = _telegram(harness, "apa untungnya sih ngurus ijin itu", 70902)
+    said = _new(read, before)
+    # The same answer right after it: a short pointer, never the long text twice in a row.
+    assert "wajib punya izin edar" not in said and said
