@@ -44,7 +44,9 @@ PERMIT_ALIASES = {
 FIELD_STEPS = {"name": "name", "business": "business", "sector": "sector", "products": "products",
                "place": "city", "permits": "permits"}
 MAX_PRODUCTS = 10
-_SPLIT_PRODUCTS = re.compile(r"\s*(?:,|;|\n|/|&|\bdan\b|\band\b|\+)\s*", re.IGNORECASE)
+# "kripik singkong sama rengginang", "peyek ma kue bawang": owners join products with sama / ma / sm.
+_SPLIT_PRODUCTS = re.compile(r"\s*(?:,|;|\n|/|&|\bdan\b|\band\b|\bsama\b|\bama\b|\bsm\b|\bma\b|\bserta\b"
+                             r"|\bplus\b|\+)\s*", re.IGNORECASE)
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -375,6 +377,11 @@ def ask_permits(turn: Turn) -> None:
 
 
 def _parse_permits(turn: Turn) -> list[str] | None:
+    from bot.nlu.reading import read_text
+    from bot.nlu.scoring import Context, nothing_yet_score
+
+    if nothing_yet_score(read_text(turn.text, turn.content), Context(turn.content))[0]:
+        return []  # "blm ada ijin apa2": none of them, in the owner's words
     options = _permit_options(turn)
     picked: list[str] = []
     numbers = [int(w) for w in turn.norm.split() if w.isdigit()]
@@ -485,7 +492,7 @@ FLOW = Flow(
         "city": Step(ask_city, handle_city),
         "city_other": Step(ask_city_other, handle_city_other),
         "district": Step(ask_district, handle_district),
-        "permits": Step(ask_permits, handle_permits),
+        "permits": Step(ask_permits, handle_permits, reads_statements=True),
         "confirm": Step(ask_confirm, handle_confirm),
         "edit": Step(ask_edit, handle_edit),
     },

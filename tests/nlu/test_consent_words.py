@@ -120,3 +120,19 @@ def test_telegram_is_a_permit_compulsory_is_answered_plainly_with_the_first_step
     said = _new(read, before)
     # The same answer right after it: a short pointer, never the long text twice in a row.
     assert "wajib punya izin edar" not in said and said
+
+
+def test_whatsapp_registration_answers_in_own_words_are_taken(harness, content, clock):
+    """Products joined with "sama", and "no permit at all yet" at the permits question, are answers."""
+    sender = "whatsapp:+6281234569104"
+    for text in ("pagi mbak", "iya boleh", "Bu Endang", "Dapur Endang", "makanan",
+                 "kripik singkong balado sama rengginang", "jakarta timur", "duren sawit"):
+        read = _whatsapp(harness, text, sender)
+    assert content.t("registration.ask_permits") in read[-1]
+    before = len(read)
+    read = _whatsapp(harness, "blm ada ijin apa2", sender)
+    said = _new(read, before)
+    assert "Sudah benar?" in said  # the summary: the answer was taken, not asked again
+    assert content.t("registration.ask_permits") not in said
+    owner = _owner(harness, "+6281234569104")
+    assert owner.has_permits == [] and owner.products == ["kripik singkong balado", "rengginang"]
