@@ -210,7 +210,7 @@ def route(turn: Turn) -> None:
         return
 
     # i. fallback
-    _fallback(turn, step is not None, question=understanding.reading.act == "question")
+    _fallback(turn, step, question=understanding.reading.act == "question")
 
 
 def _run_step(turn: Turn, step) -> bool:
@@ -234,9 +234,12 @@ def _answer_media(turn: Turn) -> None:
         turn.reprompt()
 
 
-def _fallback(turn: Turn, in_flow: bool, question: bool = False) -> None:
+def _fallback(turn: Turn, step, question: bool = False) -> None:
     state = turn.state
     state.misses = (state.misses or 0) + 1
+    in_flow = step is not None
+    if in_flow and not question and step.on_miss is not None and step.on_miss(turn, state.misses):
+        return
     if state.misses >= MISSES_BEFORE_MENTOR and turn.owner.consent_at is not None:
         state.misses = 0
         open_case(turn.session, turn.owner, topic="misunderstood",

@@ -27,6 +27,11 @@ class Step:
     prompt: Callable[["Turn"], None]
     handle: Callable[["Turn"], Any]
     accepts_media: bool = False  # photos are answers here (e.g. GMP evidence)
+    # Called when the step got no answer, nothing else took the message and it was no question,
+    # with the misses in a row; True when it said what to say (else the pipeline's "not understood").
+    on_miss: Callable[["Turn", int], bool] | None = None
+    # The question asks what the owner has: "blm ada ijin apa2" answers it, though it reads as a question.
+    reads_statements: bool = False
 
 
 @dataclass(frozen=True)

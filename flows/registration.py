@@ -44,7 +44,9 @@ PERMIT_ALIASES = {
 FIELD_STEPS = {"name": "name", "business": "business", "sector": "sector", "products": "products",
                "place": "city", "permits": "permits"}
 MAX_PRODUCTS = 10
-_SPLIT_PRODUCTS = re.compile(r"\s*(?:,|;|\n|/|&|\bdan\b|\band\b|\+)\s*", re.IGNORECASE)
+# "kripik singkong sama rengginang", "peyek ma kue bawang": owners join products with sama / ma / sm.
+_SPLIT_PRODUCTS = re.compile(r"\s*(?:,|;|\n|/|&|\bdan\b|\band\b|\bsama\b|\bama\b|\bsm\b|\bma\b|\bserta\b"
+                             r"|\bplus\b|\+)\s*", re.IGNORECASE)
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -155,6 +157,12 @@ def handle_consent(turn: Turn):
     if set(words) & word_set(turn.content, "join_words") and not set(words) & word_set(turn.content, "no_words"):
         # "yowes ibu daftar aja": asking to register is agreeing; never send the consent text again
         return _consent_given(turn)
+    if _worried_about_computers(turn):
+        key = "registration.consent_no_computer"
+        if turn.t(key) in turn.previous_out():  # said a moment ago: the short version
+            key += "_again"
+        turn.say(key, options=_consent_options(turn))
+        return None
     # "tidak tahu" / "gak ngerti" asks for an explanation and never declines; a longer message that
     # carries a question of its own ("ndak ngerti oss, mahal ga?") is left to the understanding step
     if turn.knows_not() and len(words) <= 4:
@@ -179,6 +187,32 @@ def handle_consent(turn: Turn):
     turn.end_flow()
     turn.say("registration.consent_declined")
     return None
+
+
+def _consent_options(turn: Turn) -> list:
+    return [turn.option("yes", "registration.consent_agree"), turn.option("no", "registration.consent_decline")]
+
+
+def _worried_about_computers(turn: Turn) -> bool:
+    """"ibu gak ngerti komputer", "sy gaptek": a tech word with a no, a don't-know or a worry word."""
+    words = set(turn.norm.split())
+    if not words & word_set(turn.content, "tech_words"):
+        return False
+    worried = word_set(turn.content, "tech_worry_words") | word_set(turn.content, "no_words")
+    return bool(words & worried) or turn.knows_not()
+
+
+def consent_missed(turn: Turn, misses: int) -> bool:
+    """The data question got no answer again: say something new each time, never the same twice.
+
+    A question gets the usual "not understood" and the short question again (False: the pipeline
+    says it). Details written before agreeing ("Bu Ratna", "jaksel") are not noted: the owner hears
+    why, and the simplest way to answer (1 or 2). After that, that a person can help."""
+    if turn.looks_like_question():
+        return False
+    key = "registration.consent_details" if misses % 2 == 1 else "registration.consent_person"
+    turn.say(key, options=_consent_options(turn))
+    return True
 
 
 def _consent_given(turn: Turn):
@@ -343,6 +377,11 @@ def ask_permits(turn: Turn) -> None:
 
 
 def _parse_permits(turn: Turn) -> list[str] | None:
+    from bot.nlu.reading import read_text
+    from bot.nlu.scoring import Context, nothing_yet_score
+
+    if nothing_yet_score(read_text(turn.text, turn.content), Context(turn.content))[0]:
+        return []  # "blm ada ijin apa2": none of them, in the owner's words
     options = _permit_options(turn)
     picked: list[str] = []
     numbers = [int(w) for w in turn.norm.split() if w.isdigit()]
@@ -445,7 +484,7 @@ def on_cancel(turn: Turn) -> None:
 FLOW = Flow(
     name="registration",
     steps={
-        "consent": Step(ask_consent, handle_consent),
+        "consent": Step(ask_consent, handle_consent, on_miss=consent_missed),
         "name": Step(ask_name, handle_name),
         "business": Step(ask_business, handle_business),
         "sector": Step(ask_sector, handle_sector),
@@ -453,7 +492,7 @@ FLOW = Flow(
         "city": Step(ask_city, handle_city),
         "city_other": Step(ask_city_other, handle_city_other),
         "district": Step(ask_district, handle_district),
-        "permits": Step(ask_permits, handle_permits),
+        "permits": Step(ask_permits, handle_permits, reads_statements=True),
         "confirm": Step(ask_confirm, handle_confirm),
         "edit": Step(ask_edit, handle_edit),
     },

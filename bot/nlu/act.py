@@ -176,10 +176,19 @@ def nothing_yet(turn: "Turn", candidate: "Candidate") -> bool:
     return True
 
 
+def busy_in_flow(turn: "Turn") -> bool:
+    """The owner is in the middle of a flow that a question must not push aside. The data question
+    of a new owner is no such flow: "sambel roa ibu perlu ijin apa" asked there gets its own
+    questions at once, as it would before the data question was asked."""
+    if turn.state.flow == "registration" and turn.state.step == "consent" and turn.owner.consent_at is None:
+        return False
+    return bool(turn.state.flow and turn.state.flow != "menu")
+
+
 def product_question(turn: "Turn", candidate: "Candidate") -> bool:
     from flows import ask
 
-    in_flow = bool(turn.state.flow and turn.state.flow != "menu")
+    in_flow = busy_in_flow(turn)
     if ask.product_question(turn, in_flow):
         return True
     if ask.product_fact(turn, candidate.slots.get("product"), candidate.slots.get("facts"), in_flow):
@@ -200,7 +209,7 @@ def faq(turn: "Turn", candidate: "Candidate") -> bool:
         if topic is not None:
             ask.answer_topic(turn, topic)
             return True
-    in_flow = bool(turn.state.flow and turn.state.flow != "menu")
+    in_flow = busy_in_flow(turn)
     return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading))
 
 

@@ -45,6 +45,16 @@ def _lists(content: Content) -> dict[str, frozenset[str]]:
     return out
 
 
+def _wants_something(word: str, short: str, rest: list[tuple[str, str]], lists) -> bool:
+    """A wish word ("mau", "pengen") followed by words of its own asks for something; alone, or with
+    only yes words after it ("mau dong", "mau banget", "mau ikut"), it is a yes."""
+    wishes = lists.get("wish", frozenset())
+    if word not in wishes and short not in wishes:
+        return False
+    fine = lists[YES] | lists.get("wish_yes", frozenset())
+    return any(w not in fine and s not in fine for w, s in rest)
+
+
 def words_of(name: str, content: Content | None = None) -> frozenset[str]:
     return _lists(content or get_content()).get(name, frozenset())
 
@@ -89,6 +99,8 @@ def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True
                 return answer
         for answer in (YES, NO):
             if word in lists[answer] or short in lists[answer]:
+                if answer == YES and _wants_something(word, short, kept[index + 1:], lists):
+                    return None  # "mau ngomong sama orang": a request, not a yes
                 return answer
         break  # only the first word that counts decides
     if kept and not looks_like_question(text, content):

@@ -127,6 +127,11 @@ class Vocabulary:
         lexicon = content.data("lexicon.yaml") or {}
         self.abbreviations = {str(k): str(v) for k, v in (lexicon.get("abbreviations") or {}).items()}
         self.known.update(self.abbreviations.values())
+        # What a question asks about ("dihukum", "gratisan", "tikus"): never an unknown product.
+        # Forms with a glued "-nya" stay out: the reading strips it ("lantainya" -> "lantai").
+        matching = content.data("legality/matching.yaml") or {}
+        for words in (matching.get("aspect_words") or {}).values():
+            self.known.update(w for w in (normalize(str(w), content) for w in words or []) if not w.endswith("nya"))
 
     def add_known(self, words) -> None:
         self.known.update(words)

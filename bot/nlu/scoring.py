@@ -367,8 +367,17 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.4
     if ask_score(reading, ctx)[0]:
         probability *= 0.3  # "boleh nanya gak": a question announced, no topic to answer yet
+    elif probability < FAQ_MATCHED and reading.act == "question" and "product" not in reading.slots:
+        # The classifier wavers ("pirt sy udh mau habis gmn"), the FAQ matcher is sure of a topic.
+        from bot.legality import faq
+
+        if faq.matcher(ctx.content).match(" ".join(reading.words) or reading.text).status == "answer":
+            probability = FAQ_MATCHED
     follow = follow_up(reading, ctx)
     return probability, ({"follow_up": follow} if follow else {})
+
+
+FAQ_MATCHED = 0.5  # an FAQ question by its topic alone: above the threshold, below a sure classifier
 
 
 def follow_up(reading: Reading, ctx: Context) -> str | None:

@@ -166,6 +166,19 @@ def understand(turn) -> Understanding:
     return interpret(turn.text, turn.content, context(turn), media)
 
 
+# Interpretations that tell, never ask, whatever the question words: at a step that asks what the
+# owner has ("which permits do you have?"), "blm ada ijin apa2" is its answer, not a question beside it.
+STATEMENTS = frozenset({"nothing_yet"})
+
+
+def _step_reads_statements(state) -> bool:
+    from flows import get_flow
+
+    flow = get_flow(state.flow)
+    step = flow.steps.get(state.step) if flow else None
+    return bool(step and step.reads_statements)
+
+
 def _stage_rows(turn, understanding: Understanding) -> list[Candidate]:
     """Where the owner is, as rows of the same scale: a pending short question, an open handoff, an
     invitation's answer, the active step (see bot/nlu/rules.py)."""
@@ -180,6 +193,7 @@ def _stage_rows(turn, understanding: Understanding) -> list[Candidate]:
     best = understanding.chosen[0] if understanding.decision == "take" else None
     cfg = settings(turn.content)
     if best is not None and state.step and best.rule.option and understanding.reading.act in ("question", "command") \
+            and not (best.name in STATEMENTS and _step_reads_statements(state)) \
             and best.score >= float(cfg.get("question_over_step", 0.8)) \
             and len(understanding.reading.words) >= int(cfg.get("question_min_words", 4)):
         # A clear question or request of several words is no answer to a step that takes any text

@@ -1,0 +1,138 @@
+"""The data question (consent) in an older owner's own words, where real traffic enters: a signed
+Twilio webhook or a real Telegram Update JSON, through the pipeline to the fake providers.
+
+Each test is a miss seen when typing as a 60-year-old owner: a wish read as "yes, store my data",
+a worry about computers answered with the consent text again, details written before agreeing
+answered five times with the same reminder, a product question at the data question called an
+unknown product, and "ya boleh deh disimpen" taken as a yes to a question about the product."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Owner
+
+NOT_UNDERSTOOD = ("belum paham", "belum bisa menjawab")
+
+
+def _whatsapp(harness, text: str, sender: str) -> list[str]:
+    """What the owner has read so far, after sending `text`."""
+    assert harness.twilio_post(harness.twilio_form(text, sender=sender)).status_code == 200
+    harness.send()
+    return [m["Body"] for m in harness.fake.twilio_messages(to=sender)]
+
+
+def _telegram(harness, text: str, chat_id: int) -> list[str]:
+    assert harness.telegram_post(harness.telegram_message(text, chat_id=chat_id)).status_code == 200
+    harness.send()
+    return [m["text"] for m in harness.fake.telegram_messages(str(chat_id))]
+
+
+def _owner(harness, address: str) -> Owner:
+    with harness.db.session() as s:
+        owner = s.scalars(select(Owner).where(Owner.address == address)).one()
+        s.expunge(owner)
+        return owner
+
+
+def _new(read: list[str], before: int) -> str:
+    text = "\n".join(read[before:])
+    assert read[before:], "no answer"
+    assert all(len(t) <= 450 for t in read[before:]), [len(t) for t in read[before:]]
+    return text
+
+
+def test_whatsapp_wanting_a_person_at_the_data_question_is_no_consent(harness, content, clock):
+    sender = "whatsapp:+6281234569101"
+    read = _whatsapp(harness, "halo", sender)
+    assert content.t("registration.welcome") in read
+    before = len(read)
+    read = _whatsapp(harness, "mau ngomong sama orang aja", sender)
+    said = _new(read, before)
+    assert "pendamping" in said and "persetujuan" in said  # the wish heard, the data question kept
+    assert content.t("registration.ask_name") not in read
+    assert _owner(harness, "+6281234569101").consent_at is None
+    before = len(read)
+    read = _whatsapp(harness, "ada yg bs bantuin ga mbak", sender)
+    said = _new(read, before)
+    assert "pendamping" in said and not any(p in said for p in NOT_UNDERSTOOD)
+    assert _owner(harness, "+6281234569101").consent_at is None
+
+
+def test_telegram_a_worry_about_computers_gets_no_computer_needed(harness, content, clock):
+    read = _telegram(harness, "assalamualaikum", 70901)
+    before = len(read)
+    read = _telegram(harness, "ibu gak ngerti komputer", 70901)
+    said = _new(read, before)
+    assert "Tidak perlu komputer" in said and "JakOfficer" in said
+    assert content.t("registration.consent_explain") not in said
+    before = len(read)
+    read = _telegram(harness, "sy gaptek bgt nak", 70901)  # again, other words: not the same text twice
+    said = _new(read, before)
+    assert read[before] != read[before - 1]
+    assert _owner(harness, "70901").consent_at is None
+
+
+def test_whatsapp_details_before_agreeing_get_a_new_answer_each_time_then_1_agrees(harness, content, clock):
+    sender = "whatsapp:+6281234569102"
+    read = _whatsapp(harness, "permisi", sender)
+    answers = []
+    for text in ("Ratna Sari", "usaha sy di jaksel", "rumahan aja"):
+        before = len(read)
+        read = _whatsapp(harness, text, sender)
+        answers.append(_new(read, before))
+    assert content.t("registration.consent_details") in answers[0]  # why nothing is noted yet
+    assert all(a != b for a, b in zip(answers, answers[1:])), answers  # never the same twice in a row
+    assert any("pendamping" in a for a in answers)
+    assert not any(p in "\n".join(answers) for p in NOT_UNDERSTOOD)
+    owner = _owner(harness, "+6281234569102")
+    assert owner.consent_at is None and owner.name is None  # nothing written before consent (UU PDP)
+    before = len(read)
+    read = _whatsapp(harness, "1", sender)
+    assert _new(read, before) == content.t("registration.ask_name")
+    assert _owner(harness, "+6281234569102").consent_at is not None
+
+
+def test_whatsapp_a_product_question_at_the_data_question_gets_its_own_questions(harness, content, clock):
+    sender = "whatsapp:+6281234569103"
+    read = _whatsapp(harness, "halo", sender)
+    before = len(read)
+    read = _whatsapp(harness, "sambel roa botolan ibu perlu ijin apa", sender)
+    said = _new(read, before)
+    assert "Sambal" in said and "botolan" not in said  # never "an unknown product 'botolan'"
+    assert "disterilkan" in said  # the classification question
+    # Agreeing to the data in her own words is consent, not a "yes, it is sterilised".
+    before = len(read)
+    read = _whatsapp(harness, "ya boleh deh disimpen", sender)
+    said = _new(read, before)
+    assert _owner(harness, "+6281234569103").consent_at is not None
+    assert content.t("registration.ask_name") in said
+
+
+def test_telegram_is_a_permit_compulsory_is_answered_plainly_with_the_first_step(harness, content, clock):
+    """An owner afraid of permits asks whether they are compulsory, and what happens without one."""
+    read = _telegram(harness, "klo ketauan jualan ga ada ijin dihukum ga", 70902)
+    said = _new(read, 0)
+    assert not any(p in said for p in NOT_UNDERSTOOD)
+    assert "wajib punya izin edar" in said and "gratis di oss.go.id" in said
+    assert "kurang dari 7 hari" in said  # when no permit is needed, said in the same breath
+    before = len(read)
+    read = _telegram(harness, "apa untungnya sih ngurus ijin itu", 70902)
+    said = _new(read, before)
+    # The same answer right after it: a short pointer, never the long text twice in a row.
+    assert "wajib punya izin edar" not in said and said
+
+
+def test_whatsapp_registration_answers_in_own_words_are_taken(harness, content, clock):
+    """Products joined with "sama", and "no permit at all yet" at the permits question, are answers."""
+    sender = "whatsapp:+6281234569104"
+    for text in ("pagi mbak", "iya boleh", "Bu Endang", "Dapur Endang", "makanan",
+                 "kripik singkong balado sama rengginang", "jakarta timur", "duren sawit"):
+        read = _whatsapp(harness, text, sender)
+    assert content.t("registration.ask_permits") in read[-1]
+    before = len(read)
+    read = _whatsapp(harness, "blm ada ijin apa2", sender)
+    said = _new(read, before)
+    assert "Sudah benar?" in said  # the summary: the answer was taken, not asked again
+    assert content.t("registration.ask_permits") not in said
+    owner = _owner(harness, "+6281234569104")
+    assert owner.has_permits == [] and owner.products == ["kripik singkong balado", "rengginang"]
