@@ -210,6 +210,9 @@ def faq(turn: "Turn", candidate: "Candidate") -> bool:
             ask.answer_topic(turn, topic)
             return True
     in_flow = busy_in_flow(turn)
+    if status == "vague" and not in_flow:  # "bayar ga?" with nothing before it: which permit?
+        ask.ask_which(turn, [t for t in (faq_topics.topic_by_key(turn.content, k) for k in topics) if t])
+        return True
     return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading))
 
 

@@ -461,6 +461,42 @@ TOPIC_AGREE = 0.5
 
 
 def faq_topic(reading: Reading, content: Content, follow: str | None = None) -> tuple[str, list[str]]:
+    """Which FAQ topic, as `_faq_topic` finds it; but a question of only vague words that follows
+    no answer ("bayar ga?", "brp lama jadinya", content/legality/matching.yaml `vague_words`) is
+    never answered about one permit picked by guess: ("vague", [topics]) lets the owner choose
+    between the closest topics of different permits."""
+    status, topics = _faq_topic(reading, content, follow)
+    if status != "answer" or follow or "permit" in reading.slots or "product" in reading.slots:
+        return status, topics
+    from bot.legality import faq
+
+    matcher = faq.matcher(content)
+    text = faq_words(reading, matcher, content) or reading.text
+    query, scored = matcher.scores(text)
+    chosen = faq.topic_by_key(content, topics[0])
+    vague = set(str(w) for w in (content.data("legality/matching.yaml") or {}).get("vague_words") or [])
+    if matcher.entities_in(query) or not query or set(query.split()) - vague or chosen is None \
+            or about_of(sorted(chosen.about), content) is None:
+        return status, topics  # a word of its own ("kantor", "produk") says what it is about
+    picks, permits = [], set()
+    for topic, score in scored:
+        permit = about_of(sorted(topic.about), content)
+        if permit is None or permit in permits or score < matcher.ask_floor - VAGUE_MARGIN:
+            continue
+        permits.add(permit)
+        picks.append(topic.key)
+        if len(picks) == matcher.ask_top:
+            break
+    if topics[0] in picks:
+        picks.remove(topics[0])
+    picks.insert(0, topics[0])
+    return ("vague", picks[: matcher.ask_top]) if len(picks) >= 2 else (status, topics)
+
+
+VAGUE_MARGIN = 10  # how far under the ask floor a topic of another permit is still offered
+
+
+def _faq_topic(reading: Reading, content: Content, follow: str | None = None) -> tuple[str, list[str]]:
     """Which FAQ topic: ("answer", [topic]) / ("choose", [topics]) / ("none", []).
 
     The FAQ matcher (bot/legality/faq.py) first; when it is not sure, the topic classifier

@@ -136,3 +136,20 @@ def test_whatsapp_registration_answers_in_own_words_are_taken(harness, content, 
     assert content.t("registration.ask_permits") not in said
     owner = _owner(harness, "+6281234569104")
     assert owner.has_permits == [] and owner.products == ["kripik singkong balado", "rengginang"]
+
+
+def test_whatsapp_a_vague_question_with_nothing_before_it_asks_which_permit(harness, content, clock):
+    """"Bayar ga?" as a first message: never the cost of one permit picked by guess."""
+    sender = "whatsapp:+6281234569105"
+    read = _whatsapp(harness, "itu bayar gak ya pak", sender)
+    said = _new(read, 0)
+    assert said.startswith(content.t("legality.faq_choose"))
+    assert "Biaya NIB" in said and "Biaya P-IRT" in said and "pendamping" in said.lower()
+    before = len(read)
+    read = _whatsapp(harness, "yg nib", sender)
+    said = _new(read, before)
+    assert "NIB" in said and "gratis" in said
+    # Naming the permit answers at once.
+    before = len(read)
+    read = _whatsapp(harness, "kalo halal bayar gak", sender)
+    assert "SEHATI" in _new(read, before)
