@@ -38,3 +38,16 @@ def test_asking_whether_a_permit_is_needed_mid_question_explains_why_it_is_asked
     sent = bodies(harness)[len(first):]
     assert "tergantung jawaban pertanyaan ini" in sent[0] and "belum paham" not in " ".join(sent)
     assert sent[-1] == first[-1]  # the same question again, nothing recorded as an answer
+
+
+def test_how_a_jamu_is_made_answers_the_fresh_jamu_question_in_the_owners_words(harness, clock, content):
+    """"Direbus trus dibotolin" at "made fresh and sold the same day?" is a no, not "belum paham"."""
+    sender = "whatsapp:+6281234567104"
+    harness.twilio_post(harness.twilio_form("ijin jamu kunir asem ibu apa ya", sender=sender))
+    first = bodies(harness)
+    assert "dijual langsung hari itu" in first[-1]
+    harness.twilio_post(harness.twilio_form("ibu rebus trus dibotolin, tahan 2 mingguan di kulkas", sender=sender))
+    sent = bodies(harness)[len(first):]
+    text = "\n".join(sent)
+    assert "belum paham" not in text and "dijual langsung hari itu" not in text
+    assert "Apakah" in sent[-1]  # the next question, with the fresh-jamu one settled
