@@ -177,7 +177,9 @@ def ask_intro(turn: Turn) -> None:
         turn.say("gmp.resume_intro", options=_intro_options(turn), title=short,
                  answered=len(answers_of(turn, check)), total=len(checklist.items))
     else:
-        turn.say("gmp.intro", options=_intro_options(turn), title=short, total=len(checklist.items),
+        # The full title says what the short name stands for ("CPOTB (obat tradisional / jamu)").
+        title = checklist.title.get(turn.lang, checklist.title["id"])
+        turn.say("gmp.intro", options=_intro_options(turn), title=title, total=len(checklist.items),
                  note=checklist.verify_note.get(turn.lang, checklist.verify_note.get("id", "")) if checklist.verify else "",
                  reviewed=checklist.last_reviewed)
 
