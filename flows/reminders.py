@@ -385,9 +385,22 @@ def handle_when(turn: Turn):
     return None
 
 
+def _due_on_the_day_named(turn: Turn, what: str) -> list:
+    """"yg rabu itu": the owner's own reminders due on the day named (a weekday, "besok", "tgl 5")."""
+    when = dates.find_when(what, turn.now)
+    if when is None or not when.has_date:
+        return []
+    day = as_utc(when.at).astimezone(JAKARTA).date()
+    return [row for row in owner_reminders.pending(turn.session, turn.owner.id)
+            if as_utc(row.due_at).astimezone(JAKARTA).date() == day]
+
+
 def _cancel(turn: Turn, what: str | None) -> None:
     if what:
-        rows = owner_reminders.find(turn.session, turn.owner.id, what)
+        by_words = owner_reminders.find(turn.session, turn.owner.id, what)
+        by_day = _due_on_the_day_named(turn, what)
+        # "hapus pengingat PKP yg besok": both; "yg rabu itu hapus aja": the day's; else the words'
+        rows = [row for row in by_words if row in by_day] or by_words or by_day
         if rows:
             owner_reminders.cancel_rows(turn.session, turn.owner.id, rows, now=turn.now)
             turn.say("owner_reminders.cancelled", what=", ".join(owner_reminders.what_of(r) for r in rows))

@@ -159,6 +159,13 @@ def reminder(turn: "Turn", candidate: "Candidate") -> bool:
     return True
 
 
+def reminder_in_list(turn: "Turn", candidate: "Candidate") -> bool:
+    """"yg rabu itu gajadi, hapus aja" in the reminders menu: that day's reminder is cancelled, and
+    the menu's question is done with."""
+    turn.end_flow()
+    return reminder(turn, candidate)
+
+
 def permit_report(turn: "Turn", candidate: "Candidate") -> bool:
     from flows import legality
 

@@ -32,7 +32,7 @@ from typing import Callable
 from bot.nlu import act
 from bot.nlu.scoring import (
     Context, ask_score, check_score, nothing_yet_score, registration_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
-    report_score, product_score, faq_score,
+    report_score, product_score, faq_score, reminder_in_list_score, delete_data_score,
 )
 
 STEP_SCORE = 0.90
@@ -61,6 +61,8 @@ RULES: list[Rule] = [
     Rule("label_check", 8, label_hook_score, act.label_check, consent=False, free_text=False),
     # --- free-text interpretations (the classifier + slots) ----------------------------------
     Rule("reminder", 10, reminder_score, act.reminder, consent=True, option="nlu.option.reminder"),
+    Rule("reminder_in_list", 10, reminder_in_list_score, act.reminder_in_list, consent=True,
+         option="nlu.option.reminder"),
     Rule("permit_report", 11, report_score, act.permit_report, option="nlu.option.permit_report"),
     Rule("nothing_yet", 11, nothing_yet_score, act.nothing_yet, answers=True, option="nlu.option.legality"),
     Rule("product_question", 12, product_score, act.product_question, answers=True,
@@ -78,7 +80,7 @@ RULES: list[Rule] = [
          option="nlu.option.registration"),
     Rule("ask", 25, ask_score, act.start_flow("ask"), option="nlu.option.faq"),
     Rule("my_data", 30, classifier_score("my_data"), act.global_handler("my_data"), option="nlu.option.my_data"),
-    Rule("delete_data", 31, classifier_score("delete_data"), act.global_handler("delete_data"),
+    Rule("delete_data", 31, delete_data_score, act.global_handler("delete_data"),
          option="nlu.option.delete_data"),
     Rule("help", 32, classifier_score("help"), act.global_handler("help"), option="nlu.option.help"),
     Rule("menu", 33, classifier_score("menu"), act.global_handler("menu"), option="nlu.option.menu"),

@@ -290,6 +290,34 @@ def reminder_score(reading: Reading, ctx: Context) -> Scored:
     return probability, slots
 
 
+def names_a_day(reading: Reading, ctx: Context) -> bool:
+    """"yg rabu itu", "yang besok", "tgl 5": the message points at a day."""
+    from bot.clock import utcnow
+    from bot.nlu import dates
+
+    when = dates.find_when(reading.text, ctx.turn.now if ctx.turn is not None else utcnow())
+    return when is not None and when.has_date
+
+
+def reminder_in_list_score(reading: Reading, ctx: Context) -> Scored:
+    """Among the owner's own reminders (the reminders menu), "yg rabu itu gajadi, hapus aja" cancels
+    the one due that day, though it names no reminder."""
+    if ctx.flow != "reminders" or reminder_action(reading) != "cancel" or not names_a_day(reading, ctx):
+        return 0.0, {}
+    return REMINDER_IN_LIST, {"action": "cancel", "what": reading.text}
+
+
+REMINDER_IN_LIST = 0.93
+
+
+def delete_data_score(reading: Reading, ctx: Context) -> Scored:
+    """"Hapus aja" about a day ("yg rabu itu hapus aja") is never about erasing the owner's data."""
+    probability = reading.scores.get("delete_data", 0.0)
+    if names_a_day(reading, ctx) and "data" not in reading.word_set:
+        probability *= 0.3
+    return probability, {}
+
+
 def forgot(reading: Reading, ctx: Context) -> bool:
     from bot.nlu.reading import vocabulary
 

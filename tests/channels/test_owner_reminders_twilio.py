@@ -68,3 +68,21 @@ def test_reminder_for_the_night_goes_out_in_the_morning(harness, content, clock)
     assert sweep_due(harness.db, content).queued == 0
     clock.shift(timedelta(hours=8, minutes=31))  # Tuesday 07:01
     assert sweep_due(harness.db, content).queued == 1
+
+
+def test_a_reminder_cancelled_by_its_day_from_the_list_never_asks_to_erase_data(harness, content, clock):
+    """"yg rabu itu gajadi, hapus aja" under the list: Wednesday's reminder goes, the other stays,
+    and the owner is never asked whether to erase all their data."""
+    _registered_owner(harness.db, clock)  # Monday 23-11-2026 09:00 WIB
+    for text in ("nak tolong ingetin ibu rabu jam 10 pagi ke kelurahan urus nib", "ingetin ibu besok sore beli botol",
+                 "pengingat ibu apa aja"):
+        assert harness.twilio_post(harness.twilio_form(text)).status_code == 200
+    harness.send()
+    before = len(_bodies(harness))
+    assert harness.twilio_post(harness.twilio_form("yg rabu itu gajadi, hapus aja")).status_code == 200
+    harness.send()
+    said = _bodies(harness)[before:]
+    assert said == [content.t("owner_reminders.cancelled", "id", what="kelurahan urus nib")]
+    with harness.db.session() as s:
+        rows = {r.payload["what"]: r.status for r in s.scalars(select(Reminder))}
+    assert rows == {"kelurahan urus nib": "cancelled", "beli botol": "pending"}
