@@ -10,21 +10,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import Owner
+from tests.nlu.through_channels import telegram as _telegram, whatsapp as _whatsapp
 
 NOT_UNDERSTOOD = ("belum paham", "belum bisa menjawab")
-
-
-def _whatsapp(harness, text: str, sender: str) -> list[str]:
-    """What the owner has read so far, after sending `text`."""
-    assert harness.twilio_post(harness.twilio_form(text, sender=sender)).status_code == 200
-    harness.send()
-    return [m["Body"] for m in harness.fake.twilio_messages(to=sender)]
-
-
-def _telegram(harness, text: str, chat_id: int) -> list[str]:
-    assert harness.telegram_post(harness.telegram_message(text, chat_id=chat_id)).status_code == 200
-    harness.send()
-    return [m["text"] for m in harness.fake.telegram_messages(str(chat_id))]
 
 
 def _owner(harness, address: str) -> Owner:

@@ -13,6 +13,7 @@ from bot.legality import classify, pathway
 from storage.models import Owner
 from storage.models.legality import LegalityProduct
 from storage.models.reminders import Reminder
+from tests.nlu.through_channels import telegram as _telegram, whatsapp as _whatsapp
 
 NOT_UNDERSTOOD = ("belum paham", "belum bisa menjawab")
 
@@ -22,18 +23,6 @@ def _register(db, channel: str, address: str, **fields) -> None:
         s.add(Owner(channel=channel, address=address, lang="id", name="Bu Wati", business_name="Jamu Wati",
                     sector="food", in_jakarta=True, products=fields.pop("products", ["kunyit asam"]),
                     has_permits=["nib"], consent_at=utcnow(), registered_at=utcnow(), **fields))
-
-
-def _whatsapp(harness, text: str, sender: str) -> list[str]:
-    assert harness.twilio_post(harness.twilio_form(text, sender=sender)).status_code == 200
-    harness.send()
-    return [m["Body"] for m in harness.fake.twilio_messages(to=sender)]
-
-
-def _telegram(harness, text: str, chat_id: int) -> list[str]:
-    assert harness.telegram_post(harness.telegram_message(text, chat_id=chat_id)).status_code == 200
-    harness.send()
-    return [m["text"] for m in harness.fake.telegram_messages(str(chat_id))]
 
 
 def _understood(texts: list[str]) -> None:
