@@ -329,6 +329,7 @@ class Sender:
         )
         groups: list[list[OutboxItem]] = []
         with self.db.session() as session:
+            self._write_reminders(session, channel, limit, now)
             firsts = session.scalars(query).all()
             # About a second's worth in all: followers only fill what the first rows left.
             followers = self._followers(session, channel, firsts, now, budget=limit - len(firsts))
@@ -419,6 +420,14 @@ class Sender:
         row.updated_at = now
         return OutboxItem(id=row.id, owner_id=row.owner_id, channel=row.channel, address=row.address,
                           kind=row.kind, priority=row.priority, attempt=row.attempts, outgoing=outgoing)
+
+    def _write_reminders(self, session: Session, channel: Channel, limit: int, now: datetime) -> None:
+        """Due reminders are marked by the sweep, not written (bot/reminders.py): write about a
+        claim's worth of this channel's messages into the outbox first, in this transaction."""
+        from bot import reminders  # late, like broadcasts below
+
+        reminders.feed_outbox(session, get_content(self.settings.content_dir), now, channel=channel.name,
+                              limit=max(limit, 1))
 
     def _write_text(self, session: Session, row: OutboxMessage, owner: Owner | None) -> None:
         """A broadcast is queued without its words (bot/broadcasts.py): write them for this owner
@@ -556,11 +565,13 @@ class Sender:
         """Anything of this channel due now (perhaps waiting behind another sender's send)?"""
         now = utcnow()
         O = OutboxMessage
+        from bot import reminders
+
         with self.db.session() as session:
             return session.scalar(select(exists().where(
                 O.channel == channel.name, O.status == "pending",
                 or_(O.not_before.is_(None), O.not_before <= now),
-            ))) or False
+            ))) or reminders.has_marked(session, channel.name)
 
     def release(self, items: list[OutboxItem]) -> None:
         """Give back claimed messages that were not tried (the one before them failed): they are

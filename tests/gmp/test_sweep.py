@@ -8,10 +8,10 @@ from sqlalchemy import func, select, update
 
 from bot import reminders
 from bot.clock import JAKARTA, utcnow
-from bot.reminders import QuietHours, sweep_due
+from bot.reminders import QuietHours
 from storage.models import OutboxMessage
 from storage.models.reminders import Reminder
-from tests.gmp.helpers import add_owner
+from tests.gmp.helpers import add_owner, sweep_due
 
 
 def wib(*args) -> datetime:

@@ -11,7 +11,7 @@ from bot.clock import utcnow
 from storage.db import Database
 from storage.models import OutboxMessage, Owner
 from storage.models.reminders import Reminder
-from tests.gmp.helpers import WIB_0900, add_owner
+from tests.gmp.helpers import WIB_0900, add_owner, write_marked
 from tests.gmp.sweeper_worker import sweep_in_process
 
 
@@ -44,12 +44,15 @@ def test_locked_rows_are_skipped_by_another_sweeper(pg_db, clock, content):
     finally:
         holder.close()
     assert set(reminders.sweep_due(pg_db, content, collect_ids=True).handled_ids) == held
+    assert write_marked(pg_db, content) == 6
     with pg_db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 6
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == 6
 
 
 def test_two_scheduler_processes_never_send_same_reminder_twice(fresh_pg_url, content):
+    """Each process also writes marked reminders' messages between its sweeps, as a sender does:
+    the two writers interleave too, and every reminder becomes exactly one message."""
     total = 1500
     db = Database(fresh_pg_url)
     bulk_due(db, total, WIB_0900)
@@ -69,7 +72,9 @@ def test_two_scheduler_processes_never_send_same_reminder_twice(fresh_pg_url, co
     assert not first & second, "a reminder was claimed by both processes"
     assert len(first | second) == total
     assert first and second, "both processes took part (otherwise nothing was tested)"
+    write_marked(db, content)  # what the processes left marked
     with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.send_occurrence.is_not(None))) == 0
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == total
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == total
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "queued")) == total
