@@ -8,9 +8,11 @@ written, one at a time.
 How a message moves
 -------------------
 1. Claim (one short transaction): the due rows of a channel, best priority first, each the
-   oldest unsent message of its owner (no earlier `pending`/`sending` row of the same address and
-   the same or a better priority), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several
-   sender processes never take the same row. Policy is applied here: an opted-out owner gets
+   first unsent message of its owner in (priority, written) order (no earlier `pending`/`sending`
+   row of the same address and the same or a better priority, no later one of a better
+   priority), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several sender processes
+   never take the same row. Reminders the sweep marked get their messages written first, about a
+   claim's worth (bot/reminders.py `feed_outbox`). Policy is applied here: an opted-out owner gets
    nothing but direct replies, an unreachable owner nothing, quiet hours (20:00-07:00 WIB) hold
    reminders and broadcasts until morning unless the owner wrote during the night, and the channel
    chooses the form (WhatsApp: free text inside the 24-hour window, else the kind's approved
@@ -319,12 +321,19 @@ class Sender:
             earlier.channel == O.channel, earlier.address == O.address, earlier.id < O.id,
             earlier.status.in_(UNSENT), earlier.priority <= O.priority,
         )
+        # ... nor a better-priority one written after it: a swept reminder's message is written when
+        # the sender claims it (bot/reminders.py), perhaps after a broadcast row of the same owner.
+        later = aliased(OutboxMessage)
+        blocked_by_better = exists().where(
+            later.channel == O.channel, later.address == O.address, later.id > O.id,
+            later.status.in_(UNSENT), later.priority < O.priority,
+        )
         due = or_(
             and_(O.status == "pending", or_(O.not_before.is_(None), O.not_before <= now)),
             and_(O.status == "sending", O.not_before <= now),  # the lease ran out: the sender died
         )
         query = (
-            select(O).where(O.channel == channel.name, due, ~blocked_by_earlier)
+            select(O).where(O.channel == channel.name, due, ~blocked_by_earlier, ~blocked_by_better)
             .order_by(O.priority, O.id).limit(limit).with_for_update(skip_locked=True, of=O)
         )
         groups: list[list[OutboxItem]] = []
