@@ -1,6 +1,6 @@
 """Benchmark: sweep due reminders for 100,000 owners into the outbox.
 
-    .venv/bin/python bench/gmp_reminders_sweep.py [--owners 100000] [--batch 10000] [--database postgres|sqlite|both] [--runs 3]
+    .venv/bin/python bench/gmp_reminders_sweep.py [--owners 100000] [--batch 25000] [--database postgres|sqlite|both] [--runs 3]
 
 Builds a fresh SQLite file and (when TEST_POSTGRES_URL is set, as `make bench` does) a fresh
 PostgreSQL database, gives every owner one due reminder (a mix of kinds, some opted out), then
@@ -243,7 +243,7 @@ def run(label: str, url: str, owners: int, batch: int, claim: int, feed_rows: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owners", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=25_000, help="rows per sweep chunk (bot/reminders.py DEFAULT_BATCH)")
     parser.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole measurement (fresh databases)")
     parser.add_argument("--claim", type=int, default=80, help="rows per sender claim when timing the sender's share")

@@ -8,13 +8,12 @@ fire them twice. Here the database is the truth:
   named by its `dedupe_key`, so scheduling it again moves it instead of adding a second one.
 - `sweep_due()` claims due rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises
   writers anyway), decides each row's fate (send, opted out, kind off, expired, failed) and marks
-  it, all in one transaction per chunk. A row to send keeps the occurrence to send in
-  `send_occurrence`. The work is set-based: per chunk of 10,000 rows one statement reads the few
-  distinct texts the chunk needs (rendered here once each, so a broken text fails now), and one
-  UPDATE (PostgreSQL: one statement; SQLite: the same SQL through a temporary table) does the
-  rest, with no Python per owner. A crash before commit leaves the rows pending; after commit
-  they are never claimed again. Rows that fell due while the scheduler was down are simply due
-  now: each is sent once.
+  it, all in one transaction per chunk of 25,000 rows. A row to send keeps the occurrence to send
+  in `send_occurrence`. The work is set-based: one statement per chunk on PostgreSQL (a few on
+  SQLite, through a temporary table), whatever the number of owners, and no Python per owner; no
+  text is rendered. A crash before commit leaves the rows pending; after commit they are never
+  claimed again. Rows that fell due while the scheduler was down are simply due now: each is sent
+  once.
 - The sweep writes no outbox row: the outbox's indexes and foreign key made 100,000 such rows
   the larger half of a sweep. The sender (`feed_outbox`, called at the start of each claim)
   writes the marked rows' messages, about as fast as it sends them, with the unique outbox key
@@ -54,7 +53,9 @@ log = logging.getLogger(__name__)
 RULES_FILE = "gmp/reminders.yaml"
 OUTBOX_KIND = "reminder"
 OUTBOX_PRIORITY = 10  # after replies (0): a reminder may wait a few seconds behind a conversation
-DEFAULT_BATCH = 10_000  # rows per committed chunk: a few statements each, whatever the size
+# Rows per committed chunk: one statement each, whatever the size. 25,000 measured 10-15% faster
+# than 10,000 for 100,000 owners (fewer statements); a chunk holds its rows' locks about 0.4 s.
+DEFAULT_BATCH = 25_000
 MAX_KEY = 128
 
 
