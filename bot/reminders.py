@@ -547,22 +547,32 @@ def sweep_due(db, content: Content, now: datetime | None = None, *, quiet: Quiet
         return report
     statements = _Statements(db.dialect, content, now, collect_ids)
     after = _EPOCH
+    chunks = 0  # of this pass over the due rows
+    looked_again = False
     while max_batches is None or report.batches < max_batches:
         with db.session() as session:
             rows = statements.run_chunk(session, batch_size, after)
-        if not rows:
-            break
-        report.batches += 1
-        seen = 0
+        chunks += 1
+        seen, last = 0, after
         for row in rows:
             n = 1 if collect_ids else row.n
             seen += n
             report.count(row.verdict, n)
             if collect_ids:
                 report.handled_ids.append(row.id)
-            after = max(after, row.last_due)
-        if seen < batch_size:  # the end of the due rows
-            break
+            last = max(last, row.last_due)
+        if rows:
+            report.batches += 1
+        if seen >= batch_size:
+            after = last  # the next chunk starts where this one ended
+            continue
+        # The end of the due rows. Rows another sweeper held while this pass went by them (and has
+        # let go since: it rolled back, or was killed) lie behind `after`; when the pass took
+        # several chunks, one more look from the start takes them now.
+        if chunks > 1 and not looked_again:
+            after, chunks, looked_again = _EPOCH, 0, True
+            continue
+        break
     if report.handled:
         log.info("reminder sweep: %d queued, %d suppressed, %d expired, %d failed in %d batches",
                  report.queued, report.suppressed, report.expired, report.failed, report.batches)

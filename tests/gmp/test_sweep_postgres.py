@@ -79,3 +79,35 @@ def test_two_scheduler_processes_never_send_same_reminder_twice(fresh_pg_url, co
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == total
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "queued")) == total
     db.dispose()
+
+
+def test_rows_let_go_while_the_sweep_passed_them_are_taken_in_the_same_sweep(pg_db, clock, content):
+    """Each chunk starts where the last one ended; rows another sweeper held when this pass went
+    by (and let go of later: it rolled back, or was killed) are taken by one more look from the
+    start, not left for the next minute's sweep."""
+    from sqlalchemy import event
+
+    with pg_db.session() as s:
+        for n in range(6):
+            owner = add_owner(s, n)
+            reminders.schedule(s, owner.id, "self_check", utcnow() - timedelta(minutes=10 - n), f"k{n}",
+                               payload={"checklist": "cppb_irt"})
+    holder = pg_db.sessionmaker()
+    holder.begin()
+    held = set(holder.scalars(select(Reminder.id).order_by(Reminder.due_at).limit(2).with_for_update()))
+    chunks = []
+
+    def let_go_after_the_first_chunk(conn, cursor, statement, *args):
+        if "WITH facts" in statement:
+            chunks.append(statement)
+            if len(chunks) == 1:
+                holder.rollback()  # the other sweeper gives up its rows after this pass went by them
+
+    event.listen(pg_db.engine, "after_cursor_execute", let_go_after_the_first_chunk)
+    try:
+        report = reminders.sweep_due(pg_db, content, batch_size=2, collect_ids=True)
+    finally:
+        event.remove(pg_db.engine, "after_cursor_execute", let_go_after_the_first_chunk)
+        holder.close()
+    assert report.queued == 6 and held <= set(report.handled_ids)
+    assert len(report.handled_ids) == len(set(report.handled_ids)) == 6
