@@ -17,7 +17,7 @@ from typing import TextIO
 import phonenumbers
 from sqlalchemy import or_, select, update
 
-from bot import broadcasts
+from bot import broadcasts, reminders
 from bot.channels_text import render_numbered
 from bot.clock import utcnow
 from bot.messages import Inbound, Reply
@@ -59,6 +59,7 @@ def deliver_waiting(services: Services, channel: str, address: str) -> list[Repl
         return []
     now = utcnow()
     with services.db.session() as session:
+        reminders.feed_outbox(session, services.content, now, channel=channel, address=address)  # swept ones
         rows = session.scalars(select(OutboxMessage).where(
             OutboxMessage.channel == channel, OutboxMessage.address == address,
             OutboxMessage.status == "pending",

@@ -8,9 +8,11 @@ written, one at a time.
 How a message moves
 -------------------
 1. Claim (one short transaction): the due rows of a channel, best priority first, each the
-   oldest unsent message of its owner (no earlier `pending`/`sending` row of the same address and
-   the same or a better priority), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several
-   sender processes never take the same row. Policy is applied here: an opted-out owner gets
+   first unsent message of its owner in (priority, written) order (no earlier `pending`/`sending`
+   row of the same address and the same or a better priority, no later one of a better
+   priority), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several sender processes
+   never take the same row. Reminders the sweep marked get their messages written first, about a
+   claim's worth (bot/reminders.py `feed_outbox`). Policy is applied here: an opted-out owner gets
    nothing but direct replies, an unreachable owner nothing, quiet hours (20:00-07:00 WIB) hold
    reminders and broadcasts until morning unless the owner wrote during the night, and the channel
    chooses the form (WhatsApp: free text inside the 24-hour window, else the kind's approved
@@ -319,16 +321,24 @@ class Sender:
             earlier.channel == O.channel, earlier.address == O.address, earlier.id < O.id,
             earlier.status.in_(UNSENT), earlier.priority <= O.priority,
         )
+        # ... nor a better-priority one written after it: a swept reminder's message is written when
+        # the sender claims it (bot/reminders.py), perhaps after a broadcast row of the same owner.
+        later = aliased(OutboxMessage)
+        blocked_by_better = exists().where(
+            later.channel == O.channel, later.address == O.address, later.id > O.id,
+            later.status.in_(UNSENT), later.priority < O.priority,
+        )
         due = or_(
             and_(O.status == "pending", or_(O.not_before.is_(None), O.not_before <= now)),
             and_(O.status == "sending", O.not_before <= now),  # the lease ran out: the sender died
         )
         query = (
-            select(O).where(O.channel == channel.name, due, ~blocked_by_earlier)
+            select(O).where(O.channel == channel.name, due, ~blocked_by_earlier, ~blocked_by_better)
             .order_by(O.priority, O.id).limit(limit).with_for_update(skip_locked=True, of=O)
         )
         groups: list[list[OutboxItem]] = []
         with self.db.session() as session:
+            self._write_reminders(session, channel, limit, now)
             firsts = session.scalars(query).all()
             # About a second's worth in all: followers only fill what the first rows left.
             followers = self._followers(session, channel, firsts, now, budget=limit - len(firsts))
@@ -419,6 +429,14 @@ class Sender:
         row.updated_at = now
         return OutboxItem(id=row.id, owner_id=row.owner_id, channel=row.channel, address=row.address,
                           kind=row.kind, priority=row.priority, attempt=row.attempts, outgoing=outgoing)
+
+    def _write_reminders(self, session: Session, channel: Channel, limit: int, now: datetime) -> None:
+        """Due reminders are marked by the sweep, not written (bot/reminders.py): write about a
+        claim's worth of this channel's messages into the outbox first, in this transaction."""
+        from bot import reminders  # late, like broadcasts below
+
+        reminders.feed_outbox(session, get_content(self.settings.content_dir), now, channel=channel.name,
+                              limit=max(limit, 1))
 
     def _write_text(self, session: Session, row: OutboxMessage, owner: Owner | None) -> None:
         """A broadcast is queued without its words (bot/broadcasts.py): write them for this owner
@@ -556,11 +574,13 @@ class Sender:
         """Anything of this channel due now (perhaps waiting behind another sender's send)?"""
         now = utcnow()
         O = OutboxMessage
+        from bot import reminders
+
         with self.db.session() as session:
             return session.scalar(select(exists().where(
                 O.channel == channel.name, O.status == "pending",
                 or_(O.not_before.is_(None), O.not_before <= now),
-            ))) or False
+            ))) or reminders.has_marked(session, channel.name)
 
     def release(self, items: list[OutboxItem]) -> None:
         """Give back claimed messages that were not tried (the one before them failed): they are

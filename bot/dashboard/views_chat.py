@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import broadcasts
+from bot import broadcasts, reminders
 from bot.clock import utcnow
 from bot.dashboard.owners import DEMO_CHANNEL
 from bot.dashboard.web import db_call, lang_of, page, render
@@ -64,6 +64,7 @@ def routes(services: Services) -> list:
 
     def deliver_later_messages(address: str, after: int) -> tuple[list[dict], int]:
         with services.db.session() as session:
+            reminders.feed_outbox(session, services.content, channel=DEMO_CHANNEL, address=address)  # swept ones
             rows = session.scalars(select(OutboxMessage).where(
                 OutboxMessage.channel == DEMO_CHANNEL, OutboxMessage.address == address,
                 OutboxMessage.id > after, OutboxMessage.status.in_(("pending", "sending")))

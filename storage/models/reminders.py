@@ -12,6 +12,7 @@ from storage.models.base import Base
 from storage.types import UTCDateTime
 
 _PENDING = "status = 'pending'"
+_MARKED = "send_occurrence IS NOT NULL"
 
 
 class Reminder(Base):
@@ -22,7 +23,8 @@ class Reminder(Base):
     often the row has been (re)armed; the outbox key "reminder:<id>:<occurrence>" is what makes
     one occurrence reach the outbox at most once.
 
-    `status`: pending (waiting for `due_at`) | queued (handed to the outbox) | suppressed (owner
+    `status`: pending (waiting for `due_at`) | queued (handed to the sender: `send_occurrence`
+    until its outbox message is written) | suppressed (owner
     opted out, of everything or of this kind: see `outcome`) | expired (past `expires_at`, e.g.
     a training that already happened) | cancelled (no longer relevant).
     """
@@ -33,6 +35,8 @@ class Reminder(Base):
         # Only pending rows: what the sweep claims (sweeps migration).
         Index("ix_reminders_pending_due", "due_at", postgresql_where=text(_PENDING), sqlite_where=text(_PENDING)),
         Index("ix_reminders_owner_status", "owner_id", "status"),
+        # Only rows whose outbox message the sender still has to write (sweeps_0002).
+        Index("ix_reminders_to_send", "id", postgresql_where=text(_MARKED), sqlite_where=text(_MARKED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +52,9 @@ class Reminder(Base):
     snooze_count: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)  # variables for the reminder text
     last_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The occurrence a sweep decided to send whose outbox message the sender has not written yet
+    # (bot/reminders.py `feed_outbox`); None otherwise.
+    send_occurrence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -24,6 +24,7 @@ from bot.clock import JAKARTA, utcnow
 from storage.models import OutboxMessage, Owner
 from storage.models.events import EventRegistration, TrainingEvent
 from tests.dialogue_runner import EXPECT, SETUP
+from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 
 
 def _latest_event(session) -> TrainingEvent:
@@ -66,7 +67,7 @@ def _expect_registration(conv, spec: dict) -> None:
 
 
 def _expect_reminders(conv, spec: dict) -> None:
-    report = reminders.sweep_due(conv.db, conv.content)
+    report = sweep_due(conv.db, conv.content)
     for which, expected in spec.items():
         assert getattr(report, which) == expected, f"reminders {which}: expected {expected}, got {report}"
     with conv.db.session() as session:

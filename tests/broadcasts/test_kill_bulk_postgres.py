@@ -16,7 +16,7 @@ from storage.models.events import Broadcast, BroadcastRecipient
 from storage.models.reminders import Reminder
 from tests.broadcasts.bulk_workers import enqueue_in_process, sweep_in_process
 from tests.broadcasts.factories import bulk_owners
-from tests.gmp.helpers import WIB_0900
+from tests.gmp.helpers import WIB_0900, write_marked
 
 TOTAL = 12_000
 CHUNK = 300
@@ -27,20 +27,25 @@ def _outbox_rows(db) -> int:
         return s.scalar(select(func.count()).select_from(OutboxMessage))
 
 
-def _kill_mid_way(db, target, args) -> int:
+def _reminders_handed_over(db) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "queued"))
+
+
+def _kill_mid_way(db, target, args, progress=_outbox_rows) -> int:
     """Start `target` in a process, SIGKILL it once part of the work is committed; returns how
-    many outbox rows were committed then."""
+    many rows (`progress`: outbox rows unless told) were committed then."""
     proc = multiprocessing.get_context("spawn").Process(target=target, args=args)
     proc.start()
     deadline = time.monotonic() + 120
-    while _outbox_rows(db) < TOTAL // 4:
+    while progress(db) < TOTAL // 4:
         assert proc.is_alive(), "the writer finished before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.005)
     proc.kill()
     proc.join(30)
     assert proc.exitcode == -9
-    committed = _outbox_rows(db)
+    committed = progress(db)
     assert TOTAL // 4 <= committed < TOTAL, "killed mid-way, not at the end"
     return committed
 
@@ -55,8 +60,10 @@ def test_sweep_killed_mid_way_then_resumed_queues_every_reminder_once(fresh_pg_u
              "due_at": WIB_0900 - timedelta(seconds=oid), "status": "pending", "occurrence": 0, "snooze_count": 0,
              "payload": {"checklist": "cppb_irt", "level": "II"}, "created_at": WIB_0900, "updated_at": WIB_0900}
             for oid in s.scalars(select(Owner.id))])
-    _kill_mid_way(db, sweep_in_process, (fresh_pg_url, WIB_0900.isoformat(), CHUNK))
+    # The sweep marks reminders; the sender writes their messages (tests/gmp covers killing that).
+    _kill_mid_way(db, sweep_in_process, (fresh_pg_url, WIB_0900.isoformat(), CHUNK), _reminders_handed_over)
     report = reminders.sweep_due(db, get_content(), WIB_0900, batch_size=CHUNK)  # the next run
+    write_marked(db, get_content())
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "queued")) == TOTAL
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == TOTAL

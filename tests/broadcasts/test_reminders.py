@@ -12,6 +12,7 @@ from bot.clock import JAKARTA, utcnow
 from storage.models import OutboxMessage, Owner
 from storage.models.events import EventRegistration
 from tests.broadcasts.factories import make_owner
+from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 
 
 def wib(text: str) -> datetime:
@@ -19,7 +20,7 @@ def wib(text: str) -> datetime:
 
 
 def sweep(db, content) -> int:
-    return reminders.sweep_due(db, content).queued
+    return sweep_due(db, content).queued
 
 
 def sent(db) -> list[tuple[int, str]]:
@@ -92,7 +93,7 @@ def test_owner_who_registers_after_a_reminder_was_due_does_not_get_it(db, conten
 def test_a_sweep_that_ran_late_sends_only_the_reminder_still_useful(db, content, clock):
     setup_event(db, content, "2026-11-25 13:00")
     clock.move_to(wib("2026-11-25 11:30"))  # the scheduler was down since yesterday morning
-    report = reminders.sweep_due(db, content)
+    report = sweep_due(db, content)
     assert (report.queued, report.expired) == (2, 2)
     assert all(text.startswith("Pengingat: *Penyuluhan") for _, text in sent(db))
 
@@ -109,7 +110,7 @@ def test_owner_who_stopped_messages_gets_no_reminder(db, content, clock):
     with db.session() as session:
         session.get(Owner, ids["budi"]).opted_out_at = utcnow()
     clock.move_to(wib("2026-11-24 09:00"))
-    report = reminders.sweep_due(db, content)
+    report = sweep_due(db, content)
     assert (report.queued, report.suppressed) == (1, 1)
 
 

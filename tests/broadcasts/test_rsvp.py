@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import broadcasts, events, reminders
+from bot import broadcasts, events
 from bot.clock import utcnow
 from bot.messages import Inbound
 from bot.pipeline import handle
 from storage.models import OutboxMessage
 from storage.models.events import EventRegistration
 from tests.broadcasts.factories import make_owner
+from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 
 
 class Chat:
@@ -161,7 +162,7 @@ def test_batal_after_a_reminder_cancels_the_registration_even_mid_flow(db, conte
     chats["Siti"].say("daftar")
     chats["Siti"].say("ubah data")
     clock.shift(timedelta(days=1))  # the day-before reminder goes out after the owner's last turn
-    assert reminders.sweep_due(db, content).queued == 1
+    assert sweep_due(db, content).queued == 1
     mark_sent(db)
     clock.shift(timedelta(minutes=10))
     assert "sudah dibatalkan" in chats["Siti"].say("batal")[0]

@@ -47,11 +47,16 @@ def _reminders_in_outbox(tmp_path) -> int:
 
     from storage.db import Database
     from storage.models import OutboxMessage
+    from storage.models.reminders import Reminder
 
     db = Database(f"sqlite:///{tmp_path / 'umkm.sqlite3'}")
     try:
         with db.session() as session:
-            return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+            # Handed to the sender: marked by the sweep (no channel is on here, so no sender writes
+            # the message yet; `umkm-bot chat` would), or already written into the outbox.
+            marked = session.scalar(select(func.count()).select_from(Reminder).where(Reminder.send_occurrence == 0))
+            return marked + session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder"))
     finally:
         db.dispose()
 

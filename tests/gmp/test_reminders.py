@@ -11,7 +11,7 @@ from bot import reminders
 from bot.clock import JAKARTA, utcnow
 from storage.models import OutboxMessage
 from storage.models.reminders import Reminder
-from tests.gmp.helpers import add_owner
+from tests.gmp.helpers import add_owner, sweep_due
 
 
 def wib(*args) -> datetime:
@@ -54,7 +54,7 @@ def test_next_self_check_after_a_sent_one_is_a_new_occurrence(db, clock, content
         owner = add_owner(s)
         reminders.schedule_next_self_check(s, content, owner.id, "cppb_irt", "III", utcnow())
     clock.shift(timedelta(days=15))
-    reminders.sweep_due(db, content)
+    sweep_due(db, content)
     with db.session() as s:
         row = reminders.schedule_next_self_check(s, content, owner.id, "cppb_irt", "I", utcnow())
         assert row.status == "pending" and row.occurrence == 1
@@ -117,7 +117,7 @@ def test_stalled_step_after_14_days_then_at_most_monthly(db, clock, content):
         row = reminders.note_pathway_progress(s, content, owner.id, "p1", "pirt", {"id": "P-IRT", "en": "P-IRT"})
         assert row.due_at == utcnow() + timedelta(days=14)
     clock.shift(timedelta(days=14))
-    report = reminders.sweep_due(db, content)
+    report = sweep_due(db, content)
     assert report.queued == 1
     sent_at = utcnow()
     with db.session() as s:
@@ -142,14 +142,14 @@ def test_snooze_brings_last_reminder_back_tomorrow_once(db, clock, content):
     with db.session() as s:
         owner = add_owner(s)
         reminders.schedule(s, owner.id, "self_check", utcnow(), "self_check:x", payload={"checklist": "cppb_irt", "level": "II"})
-    assert reminders.sweep_due(db, content).queued == 1
+    assert sweep_due(db, content).queued == 1
     clock.shift(timedelta(hours=2))
     with db.session() as s:
         row = reminders.snooze(s, content, owner.id)
         assert row.due_at == wib(2026, 11, 24, 9, 0) and row.occurrence == 1 and row.status == "pending"
-    assert reminders.sweep_due(db, content).queued == 0
+    assert sweep_due(db, content).queued == 0
     clock.move_to(wib(2026, 11, 24, 9, 0))
-    assert reminders.sweep_due(db, content).queued == 1
+    assert sweep_due(db, content).queued == 1
     with db.session() as s:
         keys = sorted(s.scalars(select(OutboxMessage.dedupe_key)))
         assert len(keys) == 2 and len(set(keys)) == 2

@@ -14,9 +14,11 @@ from bot import reminders, scheduler
 from bot.cli import main
 from bot.clock import utcnow
 from bot.config import load_settings
+from bot.content import get_content
 from bot.services import Services
 from storage.models import OutboxMessage
-from tests.gmp.helpers import add_owner
+from tests.conftest import REPO
+from tests.gmp.helpers import add_owner, write_marked
 
 
 def services_for(db, content) -> Services:
@@ -33,6 +35,9 @@ def schedule_due(db) -> None:
 
 
 def outbox_count(db) -> int:
+    """Reminders handed to the sender, counted where they end up: the outbox messages the sender
+    writes first thing (`write_marked`), nothing else."""
+    write_marked(db, get_content(REPO / "content"))
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(OutboxMessage))
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, select, update
 
 from bot import reminders
 from bot.clock import JAKARTA, utcnow
-from bot.reminders import QuietHours, sweep_due
+from bot.reminders import QuietHours
 from storage.models import OutboxMessage
 from storage.models.reminders import Reminder
-from tests.gmp.helpers import add_owner
+from tests.gmp.helpers import add_owner, sweep_due
 
 
 def wib(*args) -> datetime:
@@ -143,8 +143,16 @@ def test_bad_reminder_text_does_not_stop_other_reminders(db, clock, content):
             owner = add_owner(s, 1)
             reminders.schedule(s, owner.id, "test_broken", utcnow(), "broken", payload={})  # no {{ step }}
         due_self_check(db, utcnow(), n=2)
-        report = sweep_due(db, content)
-        assert (report.queued, report.failed) == (1, 1)
+        report = sweep_due(db, content)  # and the sender's first step: writing the messages
+        assert report.queued == 2  # the sweep renders nothing: the text fails when it is written
+        messages = {m.status: m for m in outbox(db)}
+        assert set(messages) == {"pending", "unsendable"}
+        sent, broken = messages["pending"], messages["unsendable"]
+        assert "self-check" in sent.text.lower() or "cek mandiri" in sent.text.lower(), sent.text
+        assert broken.status == "unsendable" and "test_broken" in broken.error and broken.text == ""
+        with db.session() as s:
+            row = s.scalar(select(Reminder).where(Reminder.dedupe_key == "broken"))
+            assert (row.status, row.outcome, row.send_occurrence) == ("failed", "render_error", None)
     finally:
         reminders.KINDS.pop("test_broken")
 

@@ -11,7 +11,7 @@ from bot.clock import utcnow
 from storage.db import Database
 from storage.models import OutboxMessage, Owner
 from storage.models.reminders import Reminder
-from tests.gmp.helpers import WIB_0900, add_owner
+from tests.gmp.helpers import WIB_0900, add_owner, write_marked
 from tests.gmp.sweeper_worker import sweep_in_process
 
 
@@ -44,12 +44,15 @@ def test_locked_rows_are_skipped_by_another_sweeper(pg_db, clock, content):
     finally:
         holder.close()
     assert set(reminders.sweep_due(pg_db, content, collect_ids=True).handled_ids) == held
+    assert write_marked(pg_db, content) == 6
     with pg_db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 6
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == 6
 
 
 def test_two_scheduler_processes_never_send_same_reminder_twice(fresh_pg_url, content):
+    """Each process also writes marked reminders' messages between its sweeps, as a sender does:
+    the two writers interleave too, and every reminder becomes exactly one message."""
     total = 1500
     db = Database(fresh_pg_url)
     bulk_due(db, total, WIB_0900)
@@ -69,8 +72,42 @@ def test_two_scheduler_processes_never_send_same_reminder_twice(fresh_pg_url, co
     assert not first & second, "a reminder was claimed by both processes"
     assert len(first | second) == total
     assert first and second, "both processes took part (otherwise nothing was tested)"
+    write_marked(db, content)  # what the processes left marked
     with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.send_occurrence.is_not(None))) == 0
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == total
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == total
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "queued")) == total
     db.dispose()
+
+
+def test_rows_let_go_while_the_sweep_passed_them_are_taken_in_the_same_sweep(pg_db, clock, content):
+    """Each chunk starts where the last one ended; rows another sweeper held when this pass went
+    by (and let go of later: it rolled back, or was killed) are taken by one more look from the
+    start, not left for the next minute's sweep."""
+    from sqlalchemy import event
+
+    with pg_db.session() as s:
+        for n in range(6):
+            owner = add_owner(s, n)
+            reminders.schedule(s, owner.id, "self_check", utcnow() - timedelta(minutes=10 - n), f"k{n}",
+                               payload={"checklist": "cppb_irt"})
+    holder = pg_db.sessionmaker()
+    holder.begin()
+    held = set(holder.scalars(select(Reminder.id).order_by(Reminder.due_at).limit(2).with_for_update()))
+    chunks = []
+
+    def let_go_after_the_first_chunk(conn, cursor, statement, *args):
+        if "WITH facts" in statement:
+            chunks.append(statement)
+            if len(chunks) == 1:
+                holder.rollback()  # the other sweeper gives up its rows after this pass went by them
+
+    event.listen(pg_db.engine, "after_cursor_execute", let_go_after_the_first_chunk)
+    try:
+        report = reminders.sweep_due(pg_db, content, batch_size=2, collect_ids=True)
+    finally:
+        event.remove(pg_db.engine, "after_cursor_execute", let_go_after_the_first_chunk)
+        holder.close()
+    assert report.queued == 6 and held <= set(report.handled_ids)
+    assert len(report.handled_ids) == len(set(report.handled_ids)) == 6

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.reminders import sweep_due
+from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 from storage.models import OutboxMessage, Ticket
 from tests.dialogue_runner import EXPECT, Conversation
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 
 from bot.clock import JAKARTA, as_utc, utcnow
-from bot.reminders import sweep_due
+from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 from storage.models import OutboxMessage, Owner
 from storage.models.legality import PathwayStep
 from storage.models.reminders import Reminder
