@@ -91,6 +91,14 @@ INVITED = (select(BroadcastRecipient.owner_id).distinct()
            .where(BroadcastRecipient.owner_id.in_(bindparam("owners", expanding=True)),
                   Broadcast.event_id.is_not(None)))
 TERMS_SEEN = select(TermSeen.owner_id, TermSeen.term).where(TermSeen.owner_id.in_(bindparam("owners", expanding=True)))
+# Multi-row inserts as one cached statement each, run with a list of rows (SQLAlchemy's
+# "insertmanyvalues": one INSERT ... VALUES (...), (...) RETURNING per batch, compiled once).
+NEW_OWNERS = {name: dialect_insert(Owner.__table__).on_conflict_do_nothing(index_elements=["channel", "address"])
+              .returning(Owner.__table__.c.id) for name, dialect_insert in (("postgresql", pg_insert),
+                                                                            ("sqlite", sqlite_insert))}
+NEW_MESSAGES = {name: dialect_insert(INBOUND).on_conflict_do_nothing(index_elements=["channel", "message_id"])
+                .returning(INBOUND.c.channel, INBOUND.c.message_id) for name, dialect_insert in (("postgresql", pg_insert),
+                                                                                              ("sqlite", sqlite_insert))}
 TAKEN = (select(TICKETS.c.owner_id).distinct()
          .where(TICKETS.c.owner_id.in_(bindparam("owners", expanding=True)), TICKETS.c.status == "taken"))
 
@@ -227,15 +235,10 @@ def load(session: Session, inbounds: Iterable[Inbound], record_messages: bool) -
     missing = [(c, a) for c, addresses in owners.items() for a in addresses if (c, a) not in found]
     if missing:
         lang = {(i.channel, i.address): i.lang_hint for i in inbounds}
-        dialect_insert = pg_insert if postgres else sqlite_insert
         batch.created = set(session.scalars(
-            dialect_insert(Owner.__table__)
-            .values([{"channel": c, "address": a, "products": [], "created_at": now,
-                      "lang": lang.get((c, a)) if lang.get((c, a)) in ("id", "en") else "id"}
-                     for c, a in missing])
-            .on_conflict_do_nothing(index_elements=["channel", "address"])
-            .returning(Owner.__table__.c.id)
-        ))
+            NEW_OWNERS["postgresql" if postgres else "sqlite"],
+            [{"channel": c, "address": a, "products": [], "created_at": now,
+              "lang": lang.get((c, a)) if lang.get((c, a)) in ("id", "en") else "id"} for c, a in missing]))
         for channel in sorted({c for c, _ in missing}):
             read(channel, sorted(a for c, a in missing if c == channel))
     batch.owners = found
@@ -250,12 +253,7 @@ def load(session: Session, inbounds: Iterable[Inbound], record_messages: bool) -
                     "received_at": inbound.received_at or now})
         batch.new_messages = set()
         if rows:
-            dialect_insert = pg_insert if postgres else sqlite_insert
-            inserted = session.execute(
-                dialect_insert(INBOUND).values(list(rows.values()))
-                .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-                .returning(INBOUND.c.channel, INBOUND.c.message_id)
-            )
+            inserted = session.execute(NEW_MESSAGES["postgresql" if postgres else "sqlite"], list(rows.values()))
             batch.new_messages = {tuple(row) for row in inserted}
             batch.recorded = set(rows)
 
