@@ -435,6 +435,12 @@ def report(phase: Phase, cpu_app: float | None, cpu_pg: float | None, processed:
             extra = (f" (web {cpu_web / n * 1000:.2f} ms + inbox workers {(cpu_app - cpu_web) / n * 1000:.2f} ms)"
                      + extra)
         print(f"  {'':<16} CPU per message: service {cpu_app / n * 1000:.2f} ms{extra}")
+        if cpu_pg is not None and processed is not None:
+            # What the measured CPU cost allows on this machine's cores with nothing else running
+            # (the load generator and other processes on a shared machine take their share first).
+            per_message = (cpu_app + cpu_pg) / n
+            print(f"  {'':<16} CPU-bound ceiling: {os.cpu_count()} cores / {per_message * 1000:.2f} ms = "
+                  f"{os.cpu_count() / per_message:.0f} msg/s")
     if floor is not None:
         fs = floor.accepted / (floor.ended - floor.started)
         ratio = f"  ratio to the floor: accepted {out['accepted_s'] / fs:.2f}"

@@ -12,11 +12,12 @@ import click
 
 from bot.channels import runtime
 from bot.services import build_services
+from bot.worker import DEFAULT_BATCH
 
 
 def register(group: click.Group) -> None:
     @group.command("worker")
-    @click.option("--batch", default=32, show_default=True, type=click.IntRange(1, 500),
+    @click.option("--batch", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 500),
                   help="Messages (of as many owners) per transaction. SQLite always takes one at a time.")
     @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 16),
                   help="Batches in flight in this process.")
