@@ -32,7 +32,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import bindparam, insert, inspect as sa_inspect, select, update
+from sqlalchemy import bindparam, insert, inspect as sa_inspect, select, text as sql_text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -60,6 +60,12 @@ OWNERS = Owner.__table__
 # An owner's message: their last message time, and they are reachable again (executemany for a batch).
 OWNER_SEEN = (update(OWNERS).where(OWNERS.c.id == bindparam("owner"))
               .values(last_inbound_at=bindparam("at"), unreachable_at=None))
+# The same for PostgreSQL in one statement whatever the batch size (an executemany is one UPDATE
+# per owner, each with its own parameters to send).
+OWNERS_SEEN_PG = sql_text(
+    "UPDATE owners SET last_inbound_at = seen.at, unreachable_at = NULL "
+    "FROM unnest(CAST(:owners AS integer[]), CAST(:ats AS timestamptz[])) AS seen(id, at) "
+    "WHERE owners.id = seen.id")
 LOG_ROWS = insert(MessageLog.__table__)
 OUTBOX_ROWS = insert(OutboxMessage.__table__)
 PRIORITY = {"reply": 0, "relay": 0, "alert": 1, "reminder": 10, "broadcast": 20}
@@ -114,7 +120,10 @@ class TurnWrites:
         del self.seen[mark[2]:]
 
     def flush(self, session: Session) -> None:
-        if self.seen:
+        if self.seen and session.get_bind().dialect.name == "postgresql":
+            session.execute(OWNERS_SEEN_PG, {"owners": [row["owner"] for row in self.seen],
+                                             "ats": [row["at"] for row in self.seen]})
+        elif self.seen:
             session.execute(OWNER_SEEN, self.seen)
         if self.logs:
             session.execute(LOG_ROWS, self.logs)

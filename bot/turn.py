@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from bot import turn_batch
 from bot.channels_text import render_numbered
 from bot.choices import Option, match_option
 from bot.clock import utcnow
@@ -165,7 +166,10 @@ class Turn:
         if self._previous_out is None:
             self._previous_out = []
             if self.owner.id is not None:
-                self._previous_out = list(self.session.scalars(PREVIOUS_OUT, {"owner": self.owner.id}))
+                batch = turn_batch.facts(self.session)  # an inbox batch read it for all its owners
+                known = batch.previous_out(self.session, self.owner.id) if batch is not None else None
+                self._previous_out = list(known if known is not None else
+                                          self.session.scalars(PREVIOUS_OUT, {"owner": self.owner.id}))
         return self._previous_out
 
     def _budget(self) -> None:

@@ -37,6 +37,7 @@ PRUNE_EVERY = 3600.0
 # INGEST_FIRST_MAX seconds in a row) so that the webhooks' inserts never queue behind them.
 # PostgreSQL: after a batch that emptied the queue, wait this long for more before the next claim.
 GATHER = 0.02
+DEFAULT_BATCH = 64  # messages (of as many owners) per batch transaction on PostgreSQL
 INGEST_QUIET = 0.05
 INGEST_FIRST_MAX = 2.0
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot import events
+from bot import events, turn_batch
 from bot.choices import Option, number_of
 from bot.content import Content, content_check
 from bot.globals import CANCEL_HOOKS
@@ -52,6 +52,9 @@ class Invitation:
 
 def latest_invitation(turn: Turn) -> Invitation | None:
     session, owner_id = turn.session, turn.owner.id
+    batch = turn_batch.facts(session)  # an inbox batch knows who was ever invited (bot/turn_batch.py)
+    if batch is not None and batch.may_be_invited(session, owner_id) is False:
+        return None
     row = session.execute(
         select(BroadcastRecipient.broadcast_id, BroadcastRecipient.outbox_id, Broadcast.event_id)
         .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)

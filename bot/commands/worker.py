@@ -12,11 +12,12 @@ import click
 
 from bot.channels import runtime
 from bot.services import build_services
+from bot.worker import DEFAULT_BATCH
 
 
 def register(group: click.Group) -> None:
     @group.command("worker")
-    @click.option("--batch", default=32, show_default=True, type=click.IntRange(1, 500),
+    @click.option("--batch", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 500),
                   help="Messages (of as many owners) per transaction. SQLite always takes one at a time.")
     @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 16),
                   help="Batches in flight in this process.")
@@ -35,9 +36,18 @@ def register(group: click.Group) -> None:
 
         if nice:
             os.nice(nice)
+        # Asked to stop while still starting (a few seconds of imports and training): no batch is
+        # in hand, so stop cleanly as soon as the start is over instead of dying of the signal.
+        stopping = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: stopping.append(signum))
         services = build_services()
         rt = runtime(services)
         warm(services.content)  # train the understanding step now, not on the first message
+        if stopping:
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
         if not drain:
             metrics.serve_standalone("worker")  # on METRICS_PORT, when set
         if drain:

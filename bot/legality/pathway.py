@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import reminders
+from bot import reminders, turn_batch
 from bot.clock import local, utcnow
 from bot.content import Content, content_check
 from bot.legality import classify, numbers
@@ -409,13 +409,23 @@ def expiring_steps(session: Session, until: date, since: date | None = None) -> 
 
 # --- technical words already explained -----------------------------------------------------------
 def terms_seen(session: Session, owner: Owner) -> set[str]:
+    batch = turn_batch.facts(session)  # an inbox batch reads them for all its owners at once
+    known = batch.terms_seen(session, owner.id) if batch is not None else None
+    if known is not None:
+        return known
     return set(session.scalars(select(TermSeen.term).where(TermSeen.owner_id == owner.id)))
 
 
 def mark_terms_seen(session: Session, owner: Owner, terms: list[str], now: datetime | None = None) -> None:
     already = terms_seen(session, owner)
+    added = []
     for term in terms:
         if term not in already:
             session.add(TermSeen(owner_id=owner.id, term=term[:32], seen_at=now or utcnow()))
             already.add(term)
-    session.flush()
+            added.append(term)
+    batch = turn_batch.facts(session)
+    if batch is not None:
+        batch.saw_terms(owner.id, added)  # written with the batch's next flush
+    else:
+        session.flush()
