@@ -57,7 +57,7 @@ def number_of(text: str, content: Content | None = None) -> int | None:
     if not norm:
         return None
     words = norm.split(" ")
-    if len(words) <= 2 and words[-1].isdigit():
+    if len(words) <= 2 and words[-1].isdecimal():
         return int(words[-1])
     for lang_words in (lexicon(content).get("number_words") or {}).values():
         normalized = [normalize(w, content) for w in lang_words]

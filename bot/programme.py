@@ -227,7 +227,7 @@ def import_records(session: Session, data: bytes | str, by: str, dry_run: bool =
         problems = []
         owner_id = None
         if cell.get("owner_id"):
-            if cell["owner_id"].isdigit() and session.get(Owner, int(cell["owner_id"])) is not None:
+            if cell["owner_id"].isdecimal() and session.get(Owner, int(cell["owner_id"])) is not None:
                 owner_id = int(cell["owner_id"])
             else:
                 problems.append(f"owner_id {cell['owner_id']!r} is not a known owner")

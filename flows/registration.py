@@ -384,7 +384,7 @@ def _parse_permits(turn: Turn) -> list[str] | None:
         return []  # "blm ada ijin apa2": none of them, in the owner's words
     options = _permit_options(turn)
     picked: list[str] = []
-    numbers = [int(w) for w in turn.norm.split() if w.isdigit()]
+    numbers = [int(w) for w in turn.norm.split() if w.isdecimal()]
     if numbers:
         if any(not 1 <= n <= len(options) for n in numbers):
             return None

@@ -277,7 +277,7 @@ class TelegramChannel(Channel):
 
     async def send(self, item: OutboxItem) -> SendResult:
         out = item.outgoing
-        chat_id: int | str = int(item.address) if item.address.lstrip("-").isdigit() else item.address
+        chat_id: int | str = int(item.address) if item.address.lstrip("-").isdecimal() else item.address
         parts = split_text(out.text, MAX_TEXT) if out.text.strip() else ["-"]
         ids = []
         for number, part in enumerate(parts, 1):

@@ -117,7 +117,7 @@ def routes(services: Services) -> list:
         def create():
             with services.db.session() as session:
                 auth.create_user(session, str(form.get("username", "")), str(form.get("password", "")),
-                                 str(form.get("role", "")), int(mentor_raw) if mentor_raw.isdigit() else None,
+                                 str(form.get("role", "")), int(mentor_raw) if mentor_raw.isdecimal() else None,
                                  str(form.get("lang") or "id"), by=session.get(StaffUser, admin.id))
 
         try:

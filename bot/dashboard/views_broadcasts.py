@@ -64,7 +64,7 @@ def build_spec(data) -> str:
 
 def _event_id(data) -> int | None:
     raw = str(data.get("event_id") or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdecimal() else None
 
 
 def _scheduled_at(data) -> datetime | None:
@@ -246,7 +246,7 @@ def routes(services: Services) -> list:
                     session, content, title=str(form.get("title") or ""), kind=str(form.get("kind") or ""),
                     starts_at=events_mod.parse_local_time(str(form.get("starts_at") or "")),
                     place=str(form.get("place") or ""), link=str(form.get("link") or ""),
-                    quota=int(quota_raw) if quota_raw.isdigit() else None,
+                    quota=int(quota_raw) if quota_raw.isdecimal() else None,
                     segment="" if build_spec(form) == "all" else build_spec(form), created_by=user.username)
                 auth.audit(session, user, "event_created", f"event:{event.id}", event.title)
                 return event.id
@@ -281,8 +281,8 @@ def routes(services: Services) -> list:
         user = request.scope["dash_user"]
         event_id = request.path_params["event_id"]
         form = await request.form()
-        attended = {int(v) for v in form.getlist("attended") if str(v).isdigit()}
-        shown = {int(v) for v in form.getlist("shown") if str(v).isdigit()}
+        attended = {int(v) for v in form.getlist("attended") if str(v).isdecimal()}
+        shown = {int(v) for v in form.getlist("shown") if str(v).isdecimal()}
 
         def mark():
             with db.session() as session:

@@ -101,7 +101,7 @@ def routes(services: Services) -> list:
 
             def who(actor: str) -> str:
                 kind, _, ident = actor.partition(":")
-                mentor = mentors.get(int(ident)) if kind == "mentor" and ident.isdigit() else None
+                mentor = mentors.get(int(ident)) if kind == "mentor" and ident.isdecimal() else None
                 return mentor.name if mentor else actor
 
             events = [{"at": e.created_at, "who": who(e.actor), "action": e.action, "note": e.note}
@@ -172,7 +172,7 @@ def routes(services: Services) -> list:
                     actions.add_note(session, ticket, me, note)
                 elif action == "transfer":
                     raw = str(form.get("mentor_id") or "")
-                    target = session.get(Mentor, int(raw)) if raw.isdigit() else None
+                    target = session.get(Mentor, int(raw)) if raw.isdecimal() else None
                     actions.transfer_case(session, content, ticket, me, target, note)
                 elif action == "resolve":
                     actions.resolve_case(session, content, ticket, me, note)

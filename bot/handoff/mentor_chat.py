@@ -255,7 +255,7 @@ class MentorChat:
             return
         # "/templat 2" sends reply 2 to the current case; "/templat #12 2" names the case.
         ticket, number = self.case_and_rest(rest) if rest.startswith("#") else (self.current(), rest.strip())
-        if not number.isdigit() or not 1 <= int(number) <= len(replies):
+        if not number.isdecimal() or not 1 <= int(number) <= len(replies):
             raise Refused("casetools.canned_unknown", number=number or "?")
         owner = self.session.get(Owner, ticket.owner_id)
         lang = owner.lang or "id"

@@ -213,7 +213,7 @@ def shelf_life_days(words: list[str], index: _Index) -> int | None:
             days = whole[word]
         elif word in units and i > 0:
             count = words[i - 1]
-            if count.isdigit():
+            if count.isdecimal():
                 days = int(count) * units[word]
             elif count in numbers:
                 days = numbers[count] * units[word]

@@ -97,7 +97,7 @@ def tokens(text: str) -> list[str]:
 
 
 def _number(token: str) -> int | None:
-    if token.isdigit():
+    if token.isdecimal():
         return int(token)
     return NUMBER_WORDS.get(token)
 
@@ -238,7 +238,7 @@ class _Parser:
                 if self._numeric_date(nxt):
                     self.use(i, i + 1)
                     return i + 2
-            number = int(nxt) if nxt.isdigit() else None
+            number = int(nxt) if nxt.isdecimal() else None
             if number and 1 <= number <= 31:
                 month = MONTHS.get(nxt2 or "")
                 year = self._year(i + 3) if month else None
@@ -246,7 +246,7 @@ class _Parser:
                 self.use(i, i + 1, *((i + 2,) if month else ()), *((i + 3,) if year else ()))
                 return i + (4 if year else 3 if month else 2)
         # "5 des", "5 desember 2026"
-        if t.isdigit() and 1 <= int(t) <= 31 and nxt in MONTHS and self.tok(i - 1) not in TIME_WORDS:
+        if t.isdecimal() and 1 <= int(t) <= 31 and nxt in MONTHS and self.tok(i - 1) not in TIME_WORDS:
             year = self._year(i + 2)
             self._calendar_day(int(t), MONTHS[nxt], year)
             self.use(i, i + 1, *((i + 2,) if year else ()))
@@ -260,8 +260,8 @@ class _Parser:
             if nxt == "setengah" and nxt2 is not None and _clock(nxt2):
                 hour, _ = _clock(nxt2)
                 return self._set_clock((hour - 1) % 24, 30, i, i + 1, i + 2, part_at=i + 3)
-            token = nxt[:-2] if nxt.endswith("an") and nxt[:-2].isdigit() else nxt
-            if _number(token) is not None and not token.isdigit():
+            token = nxt[:-2] if nxt.endswith("an") and nxt[:-2].isdecimal() else nxt
+            if _number(token) is not None and not token.isdecimal():
                 token = str(_number(token))
             found = _clock(token)
             if found and not (UNITS.get(nxt2 or "") == "hours" or nxt2 in LATER and t != "jam"):
@@ -279,12 +279,12 @@ class _Parser:
             self.clock, self.bare_hour = time(hour, 0), False
             self.use(i)
             return i + 1
-        if t.isdigit() and nxt in ("am", "pm") and int(t) <= 12:
+        if t.isdecimal() and nxt in ("am", "pm") and int(t) <= 12:
             hour = int(t) % 12 + (12 if nxt == "pm" else 0)
             self.clock, self.bare_hour = time(hour, 0), False
             self.use(i, i + 1)
             return i + 2
-        if t.isdigit() and _part(nxt) and int(t) <= 12 and self.clock is None:
+        if t.isdecimal() and _part(nxt) and int(t) <= 12 and self.clock is None:
             return self._set_clock(int(t), 0, i, part_at=i + 1)
         # a part of the day alone: "besok sore", "pagi ini"
         if _part(t) and self.clock is None and self.part is None:
@@ -313,7 +313,7 @@ class _Parser:
 
     def _year(self, i: int) -> int | None:
         token = self.tok(i)
-        if token and token.isdigit() and len(token) == 4 and 2000 <= int(token) <= 2100:
+        if token and token.isdecimal() and len(token) == 4 and 2000 <= int(token) <= 2100:
             return int(token)
         return None
 
