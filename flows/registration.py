@@ -257,7 +257,7 @@ def _no_name(turn: Turn, most_words: int) -> bool:
         return True
     if yes_no_answer(turn.text, turn.content, allow_unknown=True) is not None:
         return True
-    return read_text(turn.text, turn.content).act in ("question", "command")
+    return read_text(turn.text, turn.content).act == "question"
 
 
 def handle_name(turn: Turn):
