@@ -44,6 +44,7 @@ PERMIT_ALIASES = {
 FIELD_STEPS = {"name": "name", "business": "business", "sector": "sector", "products": "products",
                "place": "city", "permits": "permits"}
 MAX_PRODUCTS = 10
+NAME_WORDS, BUSINESS_WORDS = 6, 8  # longer is a story or a question, not a name
 # "kripik singkong sama rengginang", "peyek ma kue bawang": owners join products with sama / ma / sm.
 _SPLIT_PRODUCTS = re.compile(r"\s*(?:,|;|\n|/|&|\bdan\b|\band\b|\bsama\b|\bama\b|\bsm\b|\bma\b|\bserta\b"
                              r"|\bplus\b|\+)\s*", re.IGNORECASE)
@@ -176,6 +177,10 @@ def handle_consent(turn: Turn):
         answer = None if choice is None else choice.key == "yes"
     if answer is None:
         return NOT_UNDERSTOOD
+    if answer and _says_more(turn):
+        # "iya bikinnya di dapur sendiri pake kompor biasa" answers something else: consent must be
+        # unambiguous (UU PDP), so the data question waits for a plain yes.
+        return NOT_UNDERSTOOD
     if answer:
         return _consent_given(turn)
     from bot.nlu.reading import vocabulary
@@ -187,6 +192,16 @@ def handle_consent(turn: Turn):
     turn.end_flow()
     turn.say("registration.consent_declined")
     return None
+
+
+def _says_more(turn: Turn) -> bool:
+    """A yes followed by two or more words of its own, none of them about agreeing."""
+    from bot.nlu.answers import meaningful, words_of
+    from bot.nlu.reading import vocabulary
+
+    plain = words_of("yes", turn.content) | words_of("fine", turn.content) | vocabulary(turn.content).fillers \
+        | word_set(turn.content, "agree_words") | word_set(turn.content, "join_words")
+    return len([w for w in meaningful(turn.text, turn.content) if w not in plain]) >= 2
 
 
 def _consent_options(turn: Turn) -> list:
@@ -232,8 +247,21 @@ def ask_name(turn: Turn) -> None:
     turn.say("registration.ask_name")
 
 
+def _no_name(turn: Turn, most_words: int) -> bool:
+    """A question ("ngurusnya ribet gak, ibu cuma lulusan sd"), an answer word ("yaudah ibu mau daftar
+    deh") or a long story is no name: the step is asked again, the message read as what it is."""
+    from bot.nlu.answers import yes_no as yes_no_answer
+    from bot.nlu.reading import read_text
+
+    if turn.looks_like_question() or len(turn.norm.split()) > most_words:
+        return True
+    if yes_no_answer(turn.text, turn.content, allow_unknown=True) is not None:
+        return True
+    return read_text(turn.text, turn.content).act == "question"
+
+
 def handle_name(turn: Turn):
-    value = None if turn.looks_like_question() else _clean_name(turn.text, 80)
+    value = None if _no_name(turn, NAME_WORDS) else _clean_name(turn.text, 80)
     if value is None:
         return NOT_UNDERSTOOD
     turn.owner.name = value
@@ -246,7 +274,7 @@ def ask_business(turn: Turn) -> None:
 
 
 def handle_business(turn: Turn):
-    value = None if turn.looks_like_question() else _clean_name(turn.text, 120)
+    value = None if _no_name(turn, BUSINESS_WORDS) else _clean_name(turn.text, 120)
     if value is None:
         return NOT_UNDERSTOOD
     turn.owner.business_name = value

@@ -141,3 +141,27 @@ def test_whatsapp_a_vague_question_with_nothing_before_it_asks_which_permit(harn
     before = len(read)
     read = _whatsapp(harness, "kalo halal bayar gak", sender)
     assert "SEHATI" in _new(read, before)
+
+
+def test_whatsapp_a_yes_that_tells_a_story_is_no_consent_and_a_question_is_no_name(harness, content, clock):
+    """Consent is a plain yes (UU PDP): "iya bikinnya di dapur sendiri..." answers something else.
+    And a worry typed at "Siapa nama Anda?" is answered, never saved as the owner's name."""
+    sender = "whatsapp:+6281234569106"
+    read = _whatsapp(harness, "assalamualaikum", sender)
+    before = len(read)
+    read = _whatsapp(harness, "iya bikinnya di dapur sendiri pake kompor biasa", sender)
+    said = _new(read, before)
+    assert _owner(harness, "+6281234569106").consent_at is None
+    assert content.t("registration.ask_name") not in said
+    before = len(read)
+    read = _whatsapp(harness, "iya boleh nak", sender)
+    assert _new(read, before) == content.t("registration.ask_name")
+    before = len(read)
+    read = _whatsapp(harness, "ngurusnya ribet gak, ibu cuma lulusan sd", sender)
+    said = _new(read, before)
+    assert "Tidak perlu sekolah tinggi" in said and "oss.go.id" in said
+    assert said.endswith(content.t("registration.ask_name"))  # the question again, after the answer
+    assert _owner(harness, "+6281234569106").name is None
+    before = len(read)
+    read = _whatsapp(harness, "Warsih", sender)
+    assert _owner(harness, "+6281234569106").name == "Warsih"
