@@ -131,7 +131,7 @@ class EdgeGuard:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").strip()
         if declared:
-            if not declared.isdecimal() or int(declared) > limit:
+            if not declared.isdigit() or int(declared) > limit:
                 await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
                 return
         if scope["method"] in ("POST", "PUT", "PATCH") and not path.startswith("/webhooks/"):
