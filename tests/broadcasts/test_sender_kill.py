@@ -87,6 +87,43 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.timeout(180)
+def _unsent(session) -> str:
+    left = session.scalar(select(func.count()).select_from(OutboxMessage)
+                          .where(OutboxMessage.status.in_(("pending", "sending"))))
+    return f"{left} messages never left the outbox" if left else ""
+
+
+def run_senders_killed_mid_way(db: Database, env: dict, fake: FakeProviders, hung: list[str], first_dies_at: int,
+                               second_dies_at: int, left) -> None:
+    """The outage: a first sender dies with `hung` sends in flight after `first_dies_at` accepted
+    messages; two more share the rest and one of them dies after `second_dies_at`; the last drains
+    what is left. `left(session)` says what still waits to go out, or "" when nothing does."""
+    callbacks = TwilioCallbacks(fake, db)
+    callbacks.start()
+    fake.hang.update({address: 20 for address in hung})
+    try:
+        first = _sender(env)
+        _wait_for(fake, first_dies_at)
+        _kill(first)
+        fake.hang.clear()
+        second, third = _sender(env), _sender(env)  # two at once: they share the rest (SKIP LOCKED)
+        _wait_for(fake, second_dies_at)
+        _kill(second)
+        deadline = time.monotonic() + 90
+        while True:
+            with db.session() as session:
+                waiting = left(session)
+            if not waiting:
+                break
+            assert time.monotonic() < deadline, waiting
+            time.sleep(0.2)
+        _kill(third)
+    finally:
+        callbacks.stop.set()
+        callbacks.join(timeout=5)
+        fake.stop()
+
+
 def test_sender_killed_and_restarted_mid_broadcast_sends_each_owner_exactly_once(fresh_pg_url, tmp_path):
     db = Database(fresh_pg_url)
     bulk_owners(db, OWNERS, last_inbound_at=utcnow())  # inside the 24-hour window: free text
@@ -95,34 +132,10 @@ def test_sender_killed_and_restarted_mid_broadcast_sends_each_owner_exactly_once
     assert checked.recipients == OWNERS
 
     fake = FakeProviders().start()
-    callbacks = TwilioCallbacks(fake, db)
-    callbacks.start()
     env = _env(fresh_pg_url, fake.url, tmp_path)
     # Two owners' sends hang at the provider: the first sender dies with them in flight.
     hung = [f"whatsapp:+6281{n:09d}" for n in (90, 91)]
-    fake.hang.update({address: 20 for address in hung})
-    try:
-        first = _sender(env)
-        _wait_for(fake, 100)
-        _kill(first)
-        fake.hang.clear()
-        second, third = _sender(env), _sender(env)  # two at once: they share the rest (SKIP LOCKED)
-        _wait_for(fake, 180)
-        _kill(second)
-        deadline = time.monotonic() + 90
-        while True:
-            with db.session() as session:
-                left = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.status.in_(("pending", "sending"))))
-            if not left:
-                break
-            assert time.monotonic() < deadline, f"{left} messages never left the outbox"
-            time.sleep(0.2)
-        _kill(third)
-    finally:
-        callbacks.stop.set()
-        callbacks.join(timeout=5)
-        fake.stop()
+    run_senders_killed_mid_way(db, env, fake, hung, 100, 180, _unsent)
 
     # Requests cut off by a kill carry no recipient: Twilio refuses them, nothing is delivered.
     received = Counter(message["To"] for message in fake.twilio_messages() if "To" in message)

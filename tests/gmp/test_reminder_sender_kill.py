@@ -8,7 +8,6 @@ The fake WhatsApp provider, its status callbacks and the sender processes are th
 broadcast kill test (tests/broadcasts/test_sender_kill.py)."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -22,7 +21,7 @@ from storage.db import Database
 from storage.models import OutboxMessage, Owner
 from storage.models.reminders import Reminder
 from tests.broadcasts.factories import bulk_owners
-from tests.broadcasts.test_sender_kill import TwilioCallbacks, _env, _kill, _sender, _wait_for
+from tests.broadcasts.test_sender_kill import _env, run_senders_killed_mid_way
 from tests.channels.conftest import REPO
 from tests.channels.fake_providers import FakeProviders
 
@@ -30,6 +29,13 @@ OWNERS = 240
 
 
 @pytest.mark.timeout(180)
+def _still_waiting(session) -> str:
+    marked = session.scalar(select(func.count()).select_from(Reminder).where(Reminder.send_occurrence.is_not(None)))
+    unsent = session.scalar(select(func.count()).select_from(OutboxMessage)
+                            .where(OutboxMessage.status.in_(("pending", "sending"))))
+    return f"{marked} reminders still marked, {unsent} messages unsent" if marked or unsent else ""
+
+
 def test_senders_killed_mid_way_deliver_every_swept_reminder_exactly_once(fresh_pg_url, tmp_path):
     db = Database(fresh_pg_url)
     bulk_owners(db, OWNERS, last_inbound_at=utcnow())  # inside the 24-hour window: free text
@@ -45,35 +51,9 @@ def test_senders_killed_mid_way_deliver_every_swept_reminder_exactly_once(fresh_
     assert reminders.sweep_due(db, content, now, quiet=reminders.QuietHours(0, 0)).queued == OWNERS
 
     fake = FakeProviders().start()
-    callbacks = TwilioCallbacks(fake, db)
-    callbacks.start()
     env = _env(fresh_pg_url, fake.url, tmp_path)
     hung = [f"whatsapp:+6281{n:09d}" for n in (60, 61)]  # the first sender dies with these in flight
-    fake.hang.update({address: 20 for address in hung})
-    try:
-        first = _sender(env)
-        _wait_for(fake, 70)
-        _kill(first)
-        fake.hang.clear()
-        second, third = _sender(env), _sender(env)  # two at once: they share the rest (SKIP LOCKED)
-        _wait_for(fake, 140)
-        _kill(second)
-        deadline = time.monotonic() + 90
-        while True:
-            with db.session() as session:
-                marked = session.scalar(select(func.count()).select_from(Reminder)
-                                        .where(Reminder.send_occurrence.is_not(None)))
-                unsent = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                        .where(OutboxMessage.status.in_(("pending", "sending"))))
-            if not marked and not unsent:
-                break
-            assert time.monotonic() < deadline, f"{marked} reminders still marked, {unsent} messages unsent"
-            time.sleep(0.2)
-        _kill(third)
-    finally:
-        callbacks.stop.set()
-        callbacks.join(timeout=5)
-        fake.stop()
+    run_senders_killed_mid_way(db, env, fake, hung, 70, 140, _still_waiting)
 
     # Requests cut off by a kill carry no recipient: Twilio refuses them, nothing is delivered.
     delivered = [m for m in fake.twilio_messages() if "To" in m]
