@@ -154,7 +154,7 @@ def test_whatsapp_a_yes_that_tells_a_story_is_no_consent_and_a_question_is_no_na
     assert _owner(harness, "+6281234569106").consent_at is None
     assert content.t("registration.ask_name") not in said
     before = len(read)
-    read = _whatsapp(harness, "iya boleh nak", sender)
+    read = _whatsapp(harness, "bolehlah sy didaftar", sender)  # asking to be registered is agreeing
     assert _new(read, before) == content.t("registration.ask_name")
     before = len(read)
     read = _whatsapp(harness, "ngurusnya ribet gak, ibu cuma lulusan sd", sender)
