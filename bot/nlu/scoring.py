@@ -313,7 +313,8 @@ REMINDER_IN_LIST = 0.93
 def delete_data_score(reading: Reading, ctx: Context) -> Scored:
     """"Hapus aja" about a day ("yg rabu itu hapus aja") is never about erasing the owner's data."""
     probability = reading.scores.get("delete_data", 0.0)
-    if names_a_day(reading, ctx) and "data" not in reading.word_set:
+    # The date reader runs only when erasing is in question at all (it would run on every message).
+    if probability > 0.1 and "data" not in reading.word_set and names_a_day(reading, ctx):
         probability *= 0.3
     return probability, {}
 
