@@ -79,6 +79,8 @@ class _Index:
         # Words the owner may use that are words in their own right (an alias word, or a common
         # word such as "kering", "goreng", "bawang"): never taken for a typo of another word.
         self.known_words: set[str] = {w for _key, words in self.aliases for w in words}
+        self.sold_at_words = frozenset(normalize(str(w), content) for w in data.get("sold_at_words") or [])
+        self.shop_products = frozenset(str(key) for key in data.get("shop_products") or [])
         for word in data.get("common_words") or []:
             self.known_words.update(normalize(str(word), content).split())
         self.modifiers: list[tuple[tuple[str, ...], dict, dict | None]] = []
@@ -162,7 +164,16 @@ def find_products(text: str, content: Content) -> list[list[ProductMatch]]:
         taken |= span
         groups.append([match])
     groups.sort(key=lambda g: g[0].start)
-    return groups
+    return without_shops(groups, words, content)
+
+
+def without_shops(groups: list[list[ProductMatch]], words: list[str], content: Content) -> list[list[ProductMatch]]:
+    """"jual jamu ke warung", "titip kue di warung": a shop named where another product is sold is
+    no product of the owner's (content/legality/products.yaml `shop_products`, `sold_at_words`)."""
+    index = _index(content)
+    sold_at = [g for g in groups if g[0].key in index.shop_products and g[0].start > 0
+               and words[g[0].start - 1] in index.sold_at_words]
+    return [g for g in groups if g not in sold_at] if sold_at and len(sold_at) < len(groups) else groups
 
 
 def modifier_facts(text: str, content: Content) -> dict[str, bool]:

@@ -112,6 +112,10 @@ class FaqMatcher:
         for words in self.aspect_words.values():
             known.update(words)
         self._vocab_set = frozenset(self.vocabulary)
+        # Words that ask something particular about a permit (its cost, where, how long, selling online):
+        # a permit question about a named product with none of them asks which permit the product needs.
+        self.particular_words = self.not_definition.union(*self.aspect_words.values())
+        self.topic_ids = frozenset(t.key for t in self.topics)
         self._known = frozenset(known)
         # A word used by few topics says more about the topic than "pirt" or "apa" do.
         topic_words = [frozenset(w for e in t.examples for w in e.split()) for t in self.topics]

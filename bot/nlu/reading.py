@@ -273,7 +273,7 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
         for group in _products_in(" ".join(words[start:j]), content):
             groups.append([replace(m, start=m.start + start, end=m.end + start) for m in group])
         i = j
-    return groups
+    return classify.without_shops(groups, words, content)
 
 
 # A tag question ending an earlier clause: "kalo pirt itu bayar ga, ibu ga punya duit banyak".

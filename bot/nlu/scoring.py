@@ -359,6 +359,22 @@ def known_product_permit_question(reading: Reading) -> bool:
         and reading.act == "question" and not label_words(reading)
 
 
+def asks_particular(reading: Reading, ctx: Context) -> bool:
+    """The message asks something particular about a permit: what it costs, where, how long, how to
+    sell online ("rempeyek di shopee harus pirt?"). Without such words, a permit question naming a
+    product asks which permit the product needs ("emangnya rempeyek hrs ada pirt ya"): its own route."""
+    from bot.legality import faq
+
+    return bool(reading.word_set & faq.matcher(ctx.content).particular_words)
+
+
+def own_topic(reading: Reading, ctx: Context) -> bool:
+    """The named product has an FAQ answer of its own ("jamu gendong perlu izin?")."""
+    from bot.legality import faq
+
+    return reading.slots.get("product") in faq.matcher(ctx.content).topic_ids
+
+
 def product_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("product_question", 0.0)
     if "product" not in reading.slots:
@@ -370,6 +386,8 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
         # facts settle it, whatever unfamiliar words ("pelancar haid") the classifier stumbles on.
         # Facts about the product in the message ("buatan rumah", "pelancar haid") make it more so.
         faq_share = 0.6 if reading.slots.get("facts") else 0.4
+        if own_topic(reading, ctx) and not asks_particular(reading, ctx):
+            probability, faq_share = 0.5 * probability, 0.2  # its own FAQ answer says it best
         probability += faq_share * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
     elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
         probability += 0.4 * reading.scores.get("faq", 0.0)
@@ -385,7 +403,10 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
     if label_words(reading):
         probability += 0.7 * product
     elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
-        probability *= 0.6
+        if own_topic(reading, ctx) and not asks_particular(reading, ctx):
+            probability += product  # "jamu gendong perlu izin?": the product's own FAQ answer
+        else:
+            probability *= 0.6 if asks_particular(reading, ctx) else 0.35
     if reading.act == "question" and "number" not in reading.slots:
         probability += 0.5 * reading.scores.get("permit_report", 0.0)
     if reading.act in ("question", "statement") and not reading.word_set & CHECK_VERBS:

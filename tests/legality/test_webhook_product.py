@@ -51,3 +51,49 @@ def test_how_a_jamu_is_made_answers_the_fresh_jamu_question_in_the_owners_words(
     text = "\n".join(sent)
     assert "belum paham" not in text and "dijual langsung hari itu" not in text
     assert "Apakah" in sent[-1]  # the next question, with the fresh-jamu one settled
+
+
+def test_a_product_named_in_a_does_it_need_a_permit_question_is_answered_not_offered_a_choice(harness, clock):
+    """"Emangnya rempeyek hrs ada pirt ya" asks which permit rempeyek needs: its own route, never
+    "Maksud Anda yang mana?" between the product and a general permit question."""
+    sender = "whatsapp:+6281234567105"
+    harness.twilio_post(harness.twilio_form("emangnya rempeyek ibu hrs ada pirt ya", sender=sender))
+    text = "\n".join(bodies(harness))
+    assert "Rempeyek" in text and "P-IRT" in text
+    assert "Maksud Anda yang mana" not in text and "belum paham" not in text
+
+
+def test_jamu_gendong_asked_in_an_owners_words_gets_its_own_answer_once(harness, clock):
+    sender = "whatsapp:+6281234567106"
+    harness.twilio_post(harness.twilio_form("jamu gendong itu hrs pake ijin jg ga", sender=sender))
+    sent = bodies(harness)
+    text = "\n".join(sent)
+    assert "tidak perlu izin edar" in text and "NIB" in text
+    assert "Maksud Anda yang mana" not in text
+    assert text.count("tidak perlu izin edar") == 1  # said once, not as verdict and again as reason
+
+
+def test_bottled_jamu_sold_to_a_shop_gets_the_food_route_without_claims_and_no_eatery(harness, clock):
+    """DOMAIN-2: a jamu drink without medicinal claims is processed food (BPOM MD). "Ke warung" is
+    where it is sold, not a food stall of the owner's."""
+    sender = "whatsapp:+6281234567107"
+    harness.twilio_post(harness.twilio_form("kalo sy mau jual jamu botolan ke warung gmn", sender=sender))
+    text = "\n".join(bodies(harness))
+    assert "Minuman jamu" in text and "tanpa klaim khasiat" in text and "MD" in text
+    assert "Warung makan" not in text and "SLHS" not in text
+
+
+def test_plain_jamu_that_is_a_bottled_drink_without_claims_ends_on_md_not_ukot(harness, clock):
+    sender = "whatsapp:+6281234567108"
+    harness.twilio_post(harness.twilio_form("sy jualan jamu", sender=sender))
+    seen = bodies(harness)
+    assert "dijual langsung hari itu" in seen[-1]
+    for answer, asked in (("ngga, dikemas", "minuman cair"), ("iya cair", "klaim khasiat"),
+                          ("ga ada klaim, minuman biasa aja", "jelas halal"), ("iya", None)):
+        harness.twilio_post(harness.twilio_form(answer, sender=sender))
+        new = bodies(harness)[len(seen):]
+        seen += new
+        if asked:
+            assert asked in new[-1], new
+    text = "\n".join(new)
+    assert "MD" in text and "UKOT" not in text
