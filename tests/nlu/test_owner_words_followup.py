@@ -164,3 +164,18 @@ def test_legality_flow_reads_its_done_and_not_done_words_from_content(content):
     assert {"sudah", "lolos", "rampung", "done"} <= vocab.report_done
     assert "belum dapat" in vocab.report_not_done
     assert vocab.permit_asking == {"izin", "izinnya", "perlu", "wajib", "harus"}  # no "pirt", "md"
+
+
+def test_whatsapp_how_long_getting_a_pirt_takes_is_not_answered_with_how_long_it_lasts(harness, content, clock):
+    """"Ngurusnya brp lama" asks how long getting it takes, or at least offers that: never only the
+    five years it is valid."""
+    import re
+
+    chat = Chat(harness, "whatsapp", "+6281234569011")
+    text = "\n".join(chat.say("kl pirt ngurusnya brp lama"))
+    if "Maksud Anda yang mana" in text:  # close to "how long is it valid": the owner picks
+        number = re.search(r"(\d)\. Berapa lama mengurus P-IRT", text).group(1)
+        text = "\n".join(chat.say(number))
+    assert "PKP" in text and "Dinas Kesehatan" in text and "terakhir kami cek" in text
+    assert "5 tahun" not in text
+    assert "5 tahun" in "\n".join(chat.say("pirt itu berlakunya brp thn"))
