@@ -135,6 +135,16 @@ def _is_other_report(turn: Turn, row: PathwayStep | None = None) -> bool:
     return bool(report.kind) and (row is None or report.kind != row.permit_kind)
 
 
+# "udah tadi pagi nib nya jadi": "sudah" and the done word apart, words between them.
+DONE_WHEN = frozenset({"sudah", "baru", "tadi", "kemarin", "alhamdulillah"})
+DONE_VERBS = frozenset({"jadi", "keluar", "terbit", "dapat", "selesai", "lulus", "lolos", "beres", "kelar", "rampung"})
+
+
+def _done_apart(turn: Turn) -> bool:
+    words = set(turn.norm.split())
+    return bool(words & DONE_WHEN and words & DONE_VERBS) and not words & set(vocabulary(turn.content).negation)
+
+
 def _has_phrase(turn: Turn, phrases: tuple[str, ...] | list[str]) -> bool:
     padded = f" {turn.norm} "
     return any(f" {normalize(p, turn.content)} " in padded for p in phrases)
@@ -455,6 +465,10 @@ def ask_next(turn: Turn) -> None:
     nxt = pathway.next_step(turn.session, turn.owner, turn.content)
     if nxt.state == "empty":
         turn.say("legality.no_pathway")
+        turn.goto("product", remember=False)
+        return
+    if nxt.state == "no_products":
+        turn.say("legality.products_next")
         turn.goto("product", remember=False)
         return
     if nxt.state == "done":
@@ -875,10 +889,22 @@ FLOW = Flow(
 # --- free text: "sudah dapat NIB ...", "pirt saya ditolak", "sedang urus pkp" ---------------------
 
 # The `permit_report` row of bot/nlu/rules.py calls this.
+def reported_done(turn: Turn) -> str | None:
+    """The permit kind a message reports done ("udah tadi pagi nib nya jadi"), or None: a question,
+    a rejection, work under way, or no permit named."""
+    if _has_phrase(turn, REJECT_WORDS) or turn.looks_like_question():
+        return None
+    if not (_has_phrase(turn, DONE_WORDS) or _done_apart(turn)):
+        return None
+    if _has_phrase(turn, vocabulary(turn.content).report_not_done) or _has_phrase(turn, PROGRESS_WORDS):
+        return None
+    return numbers.parse_report(turn.text, turn.content).kind
+
+
 def permit_progress(turn: Turn) -> bool:
     """Progress reports typed anywhere. A number or a report word plus a permit name is needed."""
     rejected = _has_phrase(turn, REJECT_WORDS)
-    done = _has_phrase(turn, DONE_WORDS)
+    done = _has_phrase(turn, DONE_WORDS) or _done_apart(turn)
     progress = _has_phrase(turn, PROGRESS_WORDS)
     if done and _has_phrase(turn, vocabulary(turn.content).report_not_done):
         done, progress = False, True  # "sudah daftar pirt tapi belum dapat nomor": under way

@@ -81,6 +81,32 @@ def _district_options(turn: Turn) -> list[Option]:
     return [Option(k.key, k.name, k.aliases) for k in area.kecamatan] if area else []
 
 
+# Permits the owner said were done while registering ("udah tadi pagi nib nya jadi" at "Apa nama
+# usaha Anda?"): noted, and added to the answer of the permits step.
+TOLD_KEY = "permits_told"
+# A permit kind of a progress report -> the registration's permit key.
+REPORT_KINDS = {"nib": "nib", "pirt": "pirt", "md": "bpom", "notif": "bpom", "tr": "bpom", "halal": "halal",
+                "pkp": "pkp"}
+
+
+def note_permit_report(turn: Turn) -> bool:
+    """A permit reported done in the middle of registration is noted, and registration goes on:
+    the pathway, and any "all done", wait until the owner's products are known."""
+    state = turn.state
+    if state.flow != "registration" or state.step in (None, "consent", "permits") or turn.owner.consent_at is None:
+        return False
+    from flows.legality import reported_done
+
+    kind = REPORT_KINDS.get(reported_done(turn) or "")
+    if kind is None:
+        return False
+    told = list(turn.data.get(TOLD_KEY) or [])
+    turn.data[TOLD_KEY] = told + ([kind] if kind not in told else [])
+    option = next(o for o in _permit_options(turn) if o.key == kind)
+    turn.say("registration.permit_noted", permit=option.label)
+    return True
+
+
 def _next_missing(turn: Turn) -> str | None:
     owner = turn.owner
     if owner.consent_at is None:
@@ -434,7 +460,8 @@ def handle_permits(turn: Turn):
     permits = _parse_permits(turn)
     if permits is None:
         return NOT_UNDERSTOOD
-    turn.owner.has_permits = permits
+    told = [p for p in turn.data.pop(TOLD_KEY, None) or [] if p in PERMITS]
+    turn.owner.has_permits = [p for p in PERMITS if p in permits or p in told]
     _advance(turn)
     return None
 
@@ -463,8 +490,15 @@ def handle_confirm(turn: Turn):
     first_time = turn.owner.registered_at is None
     if first_time:
         turn.owner.registered_at = turn.now
+    from bot.nlu.act import AFTER_KEY, resume
+
+    asked = turn.data.get(AFTER_KEY)
     turn.end_flow()
-    if first_time:
+    if first_time and asked:
+        # What the owner asked for half-way through registering, now that it is done.
+        turn.say("registration.done_then", name=names.called(turn.owner.name, turn.content))
+        resume(turn, asked)
+    elif first_time:
         turn.say("registration.done", name=names.called(turn.owner.name, turn.content))
     else:
         turn.say("registration.updated")

@@ -79,6 +79,10 @@ class _Index:
         # Words the owner may use that are words in their own right (an alias word, or a common
         # word such as "kering", "goreng", "bawang"): never taken for a typo of another word.
         self.known_words: set[str] = {w for _key, words in self.aliases for w in words}
+        # "Bu Endang", "pak Darto": a name after a form of address is never a typo of a product
+        # ("endang" is no rendang). Exact product words still count ("bu, rengginang saya...").
+        self.honorifics = frozenset(normalize(str(w), content) for w in
+                                    ((content.data("names.yaml") or {}).get("honorifics") or {}))
         self.sold_at_words = frozenset(normalize(str(w), content) for w in data.get("sold_at_words") or [])
         self.shop_products = frozenset(str(key) for key in data.get("shop_products") or [])
         for word in data.get("common_words") or []:
@@ -133,6 +137,8 @@ def _matches(words: list[str], index: _Index) -> list[ProductMatch]:
         for start in range(0, len(words) - n + 1):
             scores = [_word_score(words[start + i], alias[i], index) for i in range(n)]
             if min(scores) <= 0:
+                continue
+            if scores[0] < 100 and start > 0 and words[start - 1] in index.honorifics:
                 continue
             if n == 1 and start > 0 and words[start - 1] in _NOT_A_PRODUCT_AFTER.get(alias[0], ()):
                 continue

@@ -40,7 +40,8 @@ class NextStep:
     """What "langkah berikutnya" shows. state: "todo" (do `step`), "expired" (renew `step`:
     its permit has ended), "waiting" (only steps in
     progress remain: `waiting`), "undecided" (some product's route is not known yet, so nothing can
-    be called finished), "done" (every product has its route and every step, halal included, is
+    be called finished), "no_products" (the owner-level steps are done but no product is on the
+    pathway yet), "done" (every product has its route and every step, halal included, is
     done), "empty" (no pathway yet)."""
 
     state: str
@@ -131,6 +132,10 @@ def next_step(session: Session, owner: Owner, content: Content) -> NextStep:
         return NextStep("undecided", waiting=unique_waiting, unclassified=unclassified, outside=outside)
     if unique_waiting:
         return NextStep("waiting", waiting=unique_waiting)
+    if not products:
+        # Only owner-level steps (an NIB reported before any product): the product's permit is
+        # still ahead, never "every permit is done".
+        return NextStep("no_products")
     return NextStep("done")
 
 

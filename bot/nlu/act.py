@@ -167,9 +167,9 @@ def reminder_in_list(turn: "Turn", candidate: "Candidate") -> bool:
 
 
 def permit_report(turn: "Turn", candidate: "Candidate") -> bool:
-    from flows import legality
+    from flows import legality, registration
 
-    return bool(legality.permit_progress(turn))
+    return registration.note_permit_report(turn) or bool(legality.permit_progress(turn))
 
 
 def nothing_yet(turn: "Turn", candidate: "Candidate") -> bool:
@@ -252,6 +252,12 @@ def last_about(turn: "Turn") -> str | None:
 
 def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:
     def handle(turn: "Turn", candidate: "Candidate") -> bool:
+        if name in AFTER_REGISTRATION and registering(turn):
+            # "trus sy hrs ngapain dulu" at "Siapa nama Anda?": done once registration is, which
+            # a few questions from now it is; leaving it here would leave it unfinished.
+            turn.data[AFTER_KEY] = {"name": candidate.name, "slots": candidate.slots, "text": turn.text}
+            turn.say(f"registration.after.{name}")
+            return True
         turn.start_flow(name)
         return True
 
@@ -296,6 +302,16 @@ def out_of_scope(turn: "Turn", candidate: "Candidate") -> bool:
 
 # --- consent first: acknowledge the request, ask consent, resume after "setuju" ---------------
 RESUME_KEY = "resume"
+# A request made half-way through a first registration, run when it is done (flows/registration.py).
+AFTER_KEY = "after_registration"
+AFTER_REGISTRATION = frozenset({"legality", "gmp_check", "events"})
+
+
+def registering(turn: "Turn") -> bool:
+    """A first registration under way, past the data question."""
+    state, owner = turn.state, turn.owner
+    return state.flow == "registration" and state.step not in (None, "consent") \
+        and owner.consent_at is not None and owner.registered_at is None
 
 
 def ask_consent_then(turn: "Turn", candidate: "Candidate") -> None:

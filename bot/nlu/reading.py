@@ -34,7 +34,7 @@ _DIGITS = re.compile(r"^\d{6,}$")
 WH_WORDS = frozenset({"apa", "apakah", "apaan", "bagaimana", "berapa", "kapan", "dimana", "kemana", "siapa",
                       "kenapa", "mengapa", "gimana", "piye", "opo", "naon", "kumaha", "sabaraha", "iraha",
                       "ape", "kenape", "berape", "bedanya", "artinya", "maksudnya", "pundi", "pripun", "punapa",
-                      "what", "how", "when", "where", "why", "which"})
+                      "ngapain", "ngapa", "what", "how", "when", "where", "why", "which"})
 
 
 @dataclass
@@ -255,8 +255,10 @@ def _find_products(words: list[str], vocab: Vocabulary, content: Content) -> lis
     particle = [w == "teh" and 0 < i and (words[i - 1] in vocab.permit_words
                                           or (i + 1 < len(words) and words[i + 1] in vocab.question_words))
                 for i, w in enumerate(words)]
+    honorifics = classify._index(content).honorifics
     near = [not particle[i]
-            and (w in vocab.product_words or (len(w) >= 5 and w not in vocab.known and process.extractOne(
+            and (w in vocab.product_words or (len(w) >= 5 and w not in vocab.known
+                                              and not (i > 0 and words[i - 1] in honorifics) and process.extractOne(
         w, vocab.product_list, scorer=fuzz.ratio, score_cutoff=80) is not None)) for i, w in enumerate(words)]
     groups: list[list[classify.ProductMatch]] = []
     i = 0

@@ -31,7 +31,7 @@ from typing import Callable
 
 from bot.nlu import act
 from bot.nlu.scoring import (
-    Context, ask_score, check_score, nothing_yet_score, registration_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
+    Context, ask_score, check_score, legality_score, nothing_yet_score, registration_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
     report_score, product_score, faq_score, reminder_in_list_score, delete_data_score,
 )
 
@@ -70,7 +70,7 @@ RULES: list[Rule] = [
     Rule("faq", 13, faq_score, act.faq, answers=True, option="nlu.option.faq"),
     Rule("gmp_check", 20, check_score, act.start_flow("gmp_check"), consent=True,
          option="nlu.option.gmp_check"),
-    Rule("legality", 21, classifier_score("legality"), act.start_flow("legality"), consent=True,
+    Rule("legality", 21, legality_score, act.start_flow("legality"), consent=True,
          option="nlu.option.legality"),
     Rule("events", 22, classifier_score("events"), act.start_flow("events"), consent=True,
          option="nlu.option.events"),

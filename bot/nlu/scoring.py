@@ -234,9 +234,31 @@ CHECK_VERBS = frozenset({"cek", "ngecek", "dicek", "cekin", "dicekin", "ngecekin
                          "checklist", "penilaian"})
 
 
+def bare_go_on(reading: Reading, ctx: Context) -> bool:
+    """"Lanjut", "trus": go on, with nothing named, from a registered owner with no self-check to
+    resume (live turns only): the next step of the permit pathway, not a new self-check."""
+    if ctx.turn is None or not ctx.consent or ctx.flow not in (None, "menu") or not reading.words:
+        return False
+    from bot.turn import word_set
+    from flows import gmp_check
+
+    go_on = word_set(ctx.content, "more_words")
+    return (" ".join(reading.words) in go_on or set(reading.words) <= go_on) \
+        and gmp_check.open_check(ctx.turn) is None
+
+
+def legality_score(reading: Reading, ctx: Context) -> Scored:
+    probability = reading.scores.get("legality", 0.0)
+    if bare_go_on(reading, ctx):
+        probability = max(probability, 0.95)  # above the acknowledgement a bare "lanjut" also is
+    return probability, {}
+
+
 def check_score(reading: Reading, ctx: Context) -> Scored:
     """The self-check is a request ("cek cpotb saya"); "cpotb itu apa" asks what the word means."""
     probability = reading.scores.get("gmp_check", 0.0)
+    if bare_go_on(reading, ctx):
+        probability *= 0.3
     if reading.act == "question" and not reading.word_set & CHECK_VERBS:
         probability *= 0.4
     elif reading.act == "statement" and not reading.word_set & CHECK_VERBS:

@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from bot.clock import utcnow
 from storage.models import Owner
 from storage.models.legality import LegalityProduct
-
-NOT_UNDERSTOOD = ("belum paham", "belum bisa menjawab")
+from tests.nlu.through_channels import Chat
 
 
 def _register(db, channel: str, address: str, products: list[str] | None = None) -> None:
@@ -23,30 +22,6 @@ def _register(db, channel: str, address: str, products: list[str] | None = None)
         s.add(Owner(channel=channel, address=address, lang="id", name="Bu Yati", business_name="Dapur Yati",
                     sector="food", in_jakarta=True, products=products or ["keripik tempe"], has_permits=[],
                     consent_at=utcnow(), registered_at=utcnow()))
-
-
-class Chat:
-    """One owner on one channel: say() returns only the new messages the owner reads."""
-
-    def __init__(self, harness, channel: str, address: str):
-        self.harness, self.channel, self.address, self.seen = harness, channel, address, 0
-
-    def say(self, text: str) -> list[str]:
-        h = self.harness
-        if self.channel == "whatsapp":
-            assert h.twilio_post(h.twilio_form(text, sender=f"whatsapp:{self.address}")).status_code == 200
-            h.send()
-            sent = [m["Body"] for m in h.fake.twilio_messages(to=f"whatsapp:{self.address}")]
-        else:
-            assert h.telegram_post(h.telegram_message(text, chat_id=int(self.address))).status_code == 200
-            h.send()
-            sent = [m["text"] for m in h.fake.telegram_messages(self.address)]
-        new, self.seen = sent[self.seen:], len(sent)
-        assert new, f"no answer to {text!r}"
-        joined = "\n".join(new).lower()
-        assert not any(p in joined for p in NOT_UNDERSTOOD), (text, new)
-        assert len(new) <= 2 and all(len(t) <= 400 for t in new), [len(t) for t in new]
-        return new
 
 
 def test_whatsapp_free_halal_in_slang_gets_the_sehati_answer(harness, content, clock):

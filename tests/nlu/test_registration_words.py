@@ -1,0 +1,85 @@
+"""Registering, in an older owner's words, where real traffic enters (signed Twilio webhooks and
+Telegram Update JSON, through to the fake providers): a name after "bu" is no product, a question
+at "Siapa nama Anda?" is no name, a permit reported done half-way through registration is noted
+without leaving it, an NIB alone is never "every permit done", and LANJUT after registering shows
+the permits, not a self-check. Each test checks what the owner reads."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.clock import utcnow
+from storage.models import Owner
+from tests.nlu.through_channels import Chat
+
+ALL_DONE = "Semua izin di jalur Anda sudah selesai"
+
+
+def _owner(harness, address: str) -> Owner:
+    with harness.db.session() as s:
+        return s.scalars(select(Owner).where(Owner.address == address)).one()
+
+
+def test_whatsapp_the_owners_name_after_bu_is_never_read_as_a_product(harness, content, clock):
+    # "endang" is one letter from "rendang": it was answered as rendang (a meat dish, MD route).
+    chat = Chat(harness, "whatsapp", "+6281234569301")
+    text = "\n".join(chat.say("slmt siang, sy bu endang jualan rengginang"))
+    assert "Rengginang" in text and "P-IRT" in text
+    assert "Rendang" not in text
+
+
+def test_whatsapp_registering_in_own_words_a_question_is_no_name_and_an_nib_reported_is_kept(harness, content,
+                                                                                             clock):
+    address = "+6281234569302"
+    chat = Chat(harness, "whatsapp", address)
+    chat.say("assalamualaikum bu")
+    assert chat.say("iya boleh")[-1] == content.t("registration.ask_name")
+    # A question typed where the name is asked is never saved as the name: what it asks for (the
+    # permit steps) is promised for when registration is done, and registration goes on.
+    sent = chat.say("trus sy hrs ngapain dulu")
+    assert content.t("registration.after.legality") in sent[0]
+    assert sent[-1].endswith(content.t("registration.ask_name"))
+    assert _owner(harness, address).name is None
+    chat.say("Endang Suryani")
+    # Half-way through registration: the NIB is reported done. Noted; registration goes on.
+    sent = chat.say("udah tadi pagi nib nya jadi")
+    text = "\n".join(sent)
+    assert "NIB" in text and "sudah jadi" in text and ALL_DONE not in text
+    assert sent[-1].endswith(content.t("registration.ask_business"))
+    for answer in ("Rengginang Bu Endang", "makanan", "rengginang sm kerupuk gendar", "jakarta timur",
+                   "duren sawit"):
+        chat.say(answer)
+    summary = "\n".join(chat.say("blm ada apa2"))  # nothing else: the NIB told earlier is kept
+    assert "Izin yang dimiliki: NIB" in summary
+    sent = chat.say("benar")
+    assert sent[0].startswith("Terima kasih") and "Data Anda tersimpan ✅" in sent[0]
+    assert "balas LANJUT" not in sent[0]  # no second next step: the permits follow at once
+    # ... and then what was asked half-way: the permit steps, starting with the products' questions.
+    assert "rengginang" in "\n".join(sent) and ALL_DONE not in "\n".join(sent)
+    assert _owner(harness, address).has_permits == ["nib"]
+    assert _owner(harness, address).name == "Endang Suryani"
+
+
+def test_telegram_lanjut_after_registering_shows_the_permits_not_a_self_check(harness, content, clock):
+    with harness.db.session() as s:
+        s.add(Owner(channel="telegram", address="70502", lang="id", name="Bu Tin", business_name="Dapur Tin",
+                    sector="food", in_jakarta=True, products=["rempeyek"], has_permits=[], consent_at=utcnow(),
+                    registered_at=utcnow()))
+    chat = Chat(harness, "telegram", "70502")
+    text = "\n".join(chat.say("lanjut"))
+    assert "rempeyek" in text and "Cek mandiri" not in text and ALL_DONE not in text
+
+
+def test_telegram_an_nib_alone_is_not_every_permit_done(harness, content, clock):
+    """A registered owner with no product on the pathway reports the NIB with its number: the next
+    step is the products' permit, never "Selamat! Semua izin ... sudah selesai"."""
+    with harness.db.session() as s:
+        s.add(Owner(channel="telegram", address="70501", lang="id", name="Bu Sri", business_name="Dapur Sri",
+                    sector="food", in_jakarta=True, products=[], has_permits=[], consent_at=utcnow(),
+                    registered_at=utcnow()))
+    chat = Chat(harness, "telegram", "70501")
+    sent = chat.say("nib sy udh keluar")
+    assert "13 angka" in sent[-1]
+    text = "\n".join(chat.say("8120012345678"))
+    assert "NIB" in text and ALL_DONE not in text
+    assert content.t("legality.products_next") in text
+    assert content.t("legality.ask_product") in text
