@@ -32,6 +32,9 @@ class Step:
     on_miss: Callable[["Turn", int], bool] | None = None
     # The question asks what the owner has: "blm ada ijin apa2" answers it, though it reads as a question.
     reads_statements: bool = False
+    # The step answers these messages itself, even when they read as a clear question of their own
+    # ("ibu gak ngerti hp" at the data question: no phone skills needed, said there and then).
+    answers_first: Callable[["Turn"], bool] | None = None
 
 
 @dataclass(frozen=True)

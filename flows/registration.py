@@ -546,7 +546,7 @@ def on_cancel(turn: Turn) -> None:
 FLOW = Flow(
     name="registration",
     steps={
-        "consent": Step(ask_consent, handle_consent, on_miss=consent_missed),
+        "consent": Step(ask_consent, handle_consent, on_miss=consent_missed, answers_first=_worried_about_computers),
         "name": Step(ask_name, handle_name),
         "business": Step(ask_business, handle_business),
         "sector": Step(ask_sector, handle_sector),

@@ -375,9 +375,19 @@ def label_words(reading: Reading) -> set[str]:
     return set(reading.model_text.split()) & LABEL_WORDS
 
 
+MAY_WORDS = frozenset({"boleh", "bisa", "dapat"})
+SELL_WORDS = frozenset({"jual", "dijual", "jualan", "djual", "dipasarkan", "diedarkan", "edar", "dititip", "titip"})
+
+
+def asks_permit(reading: Reading) -> bool:
+    """Permit words ("perlu izin apa"), or whether it may be sold ("boleh dijual ga")."""
+    words = reading.word_set
+    return bool(words & PERMIT_QUESTION_WORDS or (words & MAY_WORDS and words & SELL_WORDS))
+
+
 def known_product_permit_question(reading: Reading) -> bool:
     """A permit question about a product the rules know ("izin kunyit asam botol buat pelancar haid apa?")."""
-    return "product" in reading.slots and bool(reading.word_set & PERMIT_QUESTION_WORDS) \
+    return "product" in reading.slots and asks_permit(reading) \
         and reading.act == "question" and not label_words(reading)
 
 
@@ -411,7 +421,7 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
         if own_topic(reading, ctx) and not asks_particular(reading, ctx):
             probability, faq_share = 0.5 * probability, 0.2  # its own FAQ answer says it best
         probability += faq_share * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
-    elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
+    elif "product" in reading.slots and asks_permit(reading):
         probability += 0.4 * reading.scores.get("faq", 0.0)
     slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
     return probability, slots
@@ -424,7 +434,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability += reading.scores.get("permit_report", 0.0)  # the lost-number question
     if label_words(reading):
         probability += 0.7 * product
-    elif "product" in reading.slots and reading.word_set & PERMIT_QUESTION_WORDS:
+    elif "product" in reading.slots and asks_permit(reading):
         if own_topic(reading, ctx) and not asks_particular(reading, ctx):
             probability += product  # "jamu gendong perlu izin?": the product's own FAQ answer
         else:
@@ -504,7 +514,10 @@ def permit_word(key: str, content: Content) -> str | None:
 def about_of(keys, content: Content) -> str | None:
     """The permit an answer was about: the first of its `about` keys that a follow-up question can
     be about (content/nlu/settings.yaml `follow_up_about`)."""
-    allowed = (content.data("nlu/settings.yaml") or {}).get("follow_up_about") or []
+    cfg = content.data("nlu/settings.yaml") or {}
+    allowed = cfg.get("follow_up_about") or []
+    if len(set(keys) & set(cfg.get("follow_up_one_of") or [])) > 1:
+        return None  # about several products' permits: a follow-up must say which
     return next((k for k in keys if k in allowed), None)
 
 

@@ -171,12 +171,21 @@ def understand(turn) -> Understanding:
 STATEMENTS = frozenset({"nothing_yet"})
 
 
-def _step_reads_statements(state) -> bool:
+def _step(state):
     from flows import get_flow
 
     flow = get_flow(state.flow)
-    step = flow.steps.get(state.step) if flow else None
+    return flow.steps.get(state.step) if flow and state.step else None
+
+
+def _step_reads_statements(state) -> bool:
+    step = _step(state)
     return bool(step and step.reads_statements)
+
+
+def _step_answers_first(turn) -> bool:
+    step = _step(turn.state)
+    return bool(step and step.answers_first and step.answers_first(turn))
 
 
 def _stage_rows(turn, understanding: Understanding) -> list[Candidate]:
@@ -193,7 +202,7 @@ def _stage_rows(turn, understanding: Understanding) -> list[Candidate]:
     best = understanding.chosen[0] if understanding.decision == "take" else None
     cfg = settings(turn.content)
     if best is not None and state.step and best.rule.option and understanding.reading.act in ("question", "command") \
-            and not (best.name in STATEMENTS and _step_reads_statements(state)) \
+            and not (best.name in STATEMENTS and _step_reads_statements(state)) and not _step_answers_first(turn) \
             and best.score >= float(cfg.get("question_over_step", 0.8)) \
             and len(understanding.reading.words) >= int(cfg.get("question_min_words", 4)):
         # A clear question or request of several words is no answer to a step that takes any text

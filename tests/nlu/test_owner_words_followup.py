@@ -154,3 +154,19 @@ def test_whatsapp_how_long_getting_a_pirt_takes_is_not_answered_with_how_long_it
     assert "PKP" in text and "Dinas Kesehatan" in text and "terakhir kami cek" in text
     assert "5 tahun" not in text
     assert "5 tahun" in "\n".join(chat.say("pirt itu berlakunya brp thn"))
+
+
+def test_whatsapp_may_it_be_sold_is_a_permit_question_and_an_answer_on_all_permits_has_no_one_follow_up(
+        harness, content, clock):
+    chat = Chat(harness, "whatsapp", "+6281234569012")
+    # "Boleh dijual ga" about a product asks its permit, in so many words: the product's route.
+    text = "\n".join(chat.say("pagi mbak, sy mau nanya sabun cuci muka buatan sendiri boleh dijual ga"))
+    assert "Notifikasi kosmetik" in text and "Maksud Anda yang mana" not in text
+    assert "jualan online" not in text.lower()
+    text = "\n".join(chat.say("klo di jual di tiktok shop gmn"))
+    assert "online" in text
+    # The online answer is about every product permit: "mahal ga" is not about the P-IRT alone.
+    text = "\n".join(chat.say("mahal ga ngurusnya"))
+    assert "NIB" in text and "notifikasi kosmetik" in text
+    text = "\n".join(chat.say("sy ga ngerti hp"))
+    assert "JakOfficer" in text and "menemani" in text
