@@ -258,8 +258,8 @@ def handle_question(turn: Turn):
         if not turn.text:
             ask_question(turn)
             return None
-    if said(turn, "pause"):
-        return pause(turn, check, checklist)
+    if says(turn, "pause") or turn.norm.split()[:1] in (["jeda"], ["pause"]):
+        return pause(turn, check, checklist)  # also "jeda dulu ya cucu sy nangis"
     if says(turn, "snooze"):
         return pause(turn, check, checklist, remind=True)
     answer = answer_of(turn)

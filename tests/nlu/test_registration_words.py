@@ -83,3 +83,18 @@ def test_telegram_an_nib_alone_is_not_every_permit_done(harness, content, clock)
     assert "NIB" in text and ALL_DONE not in text
     assert content.t("legality.products_next") in text
     assert content.t("legality.ask_product") in text
+
+
+def test_whatsapp_pausing_the_self_check_in_own_words_keeps_the_answers(harness, content, clock):
+    with harness.db.session() as s:
+        s.add(Owner(channel="whatsapp", address="+6281234569303", lang="id", name="Bu Tin", business_name="Dapur Tin",
+                    sector="food", in_jakarta=True, products=["rempeyek"], has_permits=[], consent_at=utcnow(),
+                    registered_at=utcnow()))
+    chat = Chat(harness, "whatsapp", "+6281234569303")
+    assert "37 pertanyaan" in "\n".join(chat.say("mau cek dapur sy udh bener blm"))
+    assert "(1/37)" in chat.say("ya")[-1]
+    assert "(2/37)" in chat.say("iya ada")[-1]
+    text = "\n".join(chat.say("jeda dulu ya cucu sy nangis"))
+    assert "dijeda" in text and "1 dari 37" in text
+    assert "1 dari 37" in "\n".join(chat.say("cek mandiri"))
+    assert "(2/37)" in chat.say("lanjutkan")[-1]
