@@ -41,7 +41,7 @@ LONG_TEXT = 250  # a text this long is not sent again right after it was sent
 MORE_KEY = "_more"  # in the state's data: what did not fit in the last reply, for LANJUT
 # Kept in the state's data from one flow to the next: what waits for LANJUT, and when the long
 # consent text was last shown (flows/registration.py asks again with a short line soon after).
-STICKY_KEYS = (MORE_KEY, "consent_shown_at", "last_topic")  # last_topic: bot/nlu/act.py
+STICKY_KEYS = (MORE_KEY, "consent_shown_at", "last_topic", "last_branches")  # bot/nlu/act.py, flows/ask.py
 
 
 # The bot's last reply to an owner: its messages after the owner's last message (at most 4), one query.

@@ -232,6 +232,8 @@ def answer_product(turn: Turn, key: str, facts: dict, in_flow: bool) -> bool:
                                    when_no=lang_text(question["when_no"], turn.lang),
                                    no_summary=legality.route_summary(turn, no.route)))
         turn.say("legality.see_pathway_hint" if turn.owner.consent_at is not None else "legality.save_hint")
+        turn.data[BRANCHES_KEY] = {"key": key, "facts": dict(facts), "question": decision.question,
+                                   "at": turn.now.isoformat()}
         return True
     if in_flow:
         return False
@@ -239,6 +241,32 @@ def answer_product(turn: Turn, key: str, facts: dict, in_flow: bool) -> bool:
     turn.say("legality.quick_more", product=name)
     legality.begin_classification(turn, name, key, facts, queue=[])
     return True
+
+
+BRANCHES_KEY = "last_branches"  # the product whose route was just given in two branches
+
+
+def answer_branch(turn: Turn, in_flow: bool) -> bool:
+    """A message that settles the yes/no of the two branches just given ("iya di rumah pake alat
+    biasa"): the product's route with that fact. Only words that say the fact count, never a bare
+    yes, and only within `follow_up_minutes` (content/nlu/settings.yaml)."""
+    from datetime import datetime, timedelta
+
+    from bot.clock import as_utc
+
+    last = turn.data.get(BRANCHES_KEY)
+    if not isinstance(last, dict):
+        return False
+    minutes = float((turn.content.data("nlu/settings.yaml") or {}).get("follow_up_minutes", 30))
+    try:
+        fresh = as_utc(turn.now) - as_utc(datetime.fromisoformat(str(last.get("at")))) <= timedelta(minutes=minutes)
+    except ValueError:
+        fresh = False
+    told = classify.modifier_facts(turn.text, turn.content)
+    if not fresh or last.get("question") not in told or classify.find_products(turn.text, turn.content):
+        return False
+    turn.data.pop(BRANCHES_KEY, None)
+    return answer_product(turn, str(last["key"]), {**(last.get("facts") or {}), **told}, in_flow)
 
 
 def _branches(turn: Turn, decision: classify.Decision) -> tuple[classify.Decision, classify.Decision] | None:

@@ -88,6 +88,14 @@ def feature_phrases(turn: "Turn", candidate: "Candidate") -> bool:
     return any(func(turn) for func in _functions(FEATURE_PHRASES))
 
 
+def branch_answer(turn: "Turn", candidate: "Candidate") -> bool:
+    """"Iya di rumah pake alat biasa" after "Keripik: bila dibuat di rumah..., P-IRT; bila pabrik, MD":
+    the fact that settles the route just given in two branches (flows/ask.py)."""
+    from flows import ask
+
+    return ask.answer_branch(turn, busy_in_flow(turn))
+
+
 INVITE_INTERRUPT = "nlu_invite"
 
 

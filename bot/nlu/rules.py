@@ -104,6 +104,9 @@ STAGE_RULES: list[Rule] = [
     Rule("late_consent", 5, _if(0.935, lambda t: t.owner.consent_at is None), act.late_consent, free_text=False),
     Rule("invitation_answer", 5, _if(0.93, lambda t: True), act.invitation_answer, free_text=False),
     Rule("step", 6, _if(STEP_SCORE, lambda t: bool(t.state.step)), act.flow_step, free_text=False),
+    # Below the step: a step that takes the message keeps it ("iya" at the data question is a yes).
+    Rule("branch_answer", 6, _if(0.895, lambda t: bool(t.data.get("last_branches"))), act.branch_answer,
+         free_text=False),
     Rule("feature_phrases", 7, _if(0.89, lambda t: True), act.feature_phrases, free_text=False),
 ]
 

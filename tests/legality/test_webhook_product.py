@@ -97,3 +97,33 @@ def test_plain_jamu_that_is_a_bottled_drink_without_claims_ends_on_md_not_ukot(h
             assert asked in new[-1], new
     text = "\n".join(new)
     assert "MD" in text and "UKOT" not in text
+
+
+def test_the_fact_that_settles_two_branches_gets_the_route_even_at_the_data_question(harness, clock, content):
+    sender = "whatsapp:+6281234567109"
+    harness.twilio_post(harness.twilio_form("assalamualaikum", sender=sender))
+    seen = bodies(harness)
+    harness.twilio_post(harness.twilio_form("kripik pisang ibu perlu ijin apa", sender=sender))
+    new = bodies(harness)[len(seen):]
+    seen += new
+    assert "Bila dibuat di rumah" in new[0] and "Bila dibuat dengan mesin pabrik" in new[0]
+    # Not a plain yes to the data question: a fact about the snack, which settles the route.
+    harness.twilio_post(harness.twilio_form("iya di rumah pake alat biasa", sender=sender))
+    new = bodies(harness)[len(seen):]
+    seen += new
+    assert new[0].startswith("Keripik: Izin edar P-IRT") and "Bila" not in new[0]
+    assert "boleh saya simpan data usaha Anda" in new[-1]  # the data question waits, unanswered
+    with harness.db.session() as s:
+        from sqlalchemy import select
+
+        from storage.models import Owner
+
+        assert s.scalars(select(Owner).where(Owner.address == "+6281234567109")).one().consent_at is None
+
+
+def test_made_at_home_said_in_the_question_needs_no_branches(harness, clock):
+    sender = "whatsapp:+6281234567110"
+    harness.twilio_post(harness.twilio_form(
+        "sy mau tanya, kl bikin keripik singkong di rumah trs dijual ke warung2 itu perlu ijin apa ya bu", sender=sender))
+    text = "\n".join(bodies(harness))
+    assert "Keripik: Izin edar P-IRT" in text and "mesin pabrik" not in text and "Warung makan" not in text
