@@ -431,6 +431,66 @@ def _cancel(turn: Turn, what: str | None) -> None:
     turn.enter("reminders", "cancel_pick")
 
 
+# "yg tgl 3 itu dimajuin jd tgl 2", "pengingat pkp diundur ke jumat": moving one of the owner's own
+# reminders. The words before the turning word name the reminder (by its day or its words), the
+# words after it the new day or time. A time alone right after "Baik, saya ingatkan ..." ("jam 8
+# pagi") sets that reminder's time.
+MOVE_WORDS = frozenset({"majuin", "dimajuin", "dimajukan", "majukan", "maju", "undur", "diundur", "diundurkan",
+                        "mundur", "mundurin", "pindah", "dipindah", "pindahin", "dipindahkan", "geser", "digeser",
+                        "ganti", "diganti", "ubah", "diubah", "ganti", "move", "moved", "change"})
+TURN_WORDS = ("jadi", "menjadi", "ke", "to")
+JUST_CREATED = timedelta(minutes=10)
+
+
+def move_reminder(turn: Turn) -> bool:
+    """A feature phrase (bot/nlu/rules.py): move an own reminder to another day or time."""
+    if turn.owner.consent_at is None or turn.looks_like_question():
+        return False
+    words = turn.norm.split()
+    rows = owner_reminders.pending(turn.session, turn.owner.id)
+    if not rows:
+        return False
+    if set(words) & MOVE_WORDS:
+        cut = next((i for i, w in enumerate(words) if w in TURN_WORDS and i > 0), None)
+        if cut is None:
+            return False
+        old, new = " ".join(words[:cut]), " ".join(words[cut + 1:])
+        named = [r for r in _due_on_the_day_named(turn, old) if r in rows] \
+            or owner_reminders.find(turn.session, turn.owner.id, old, ignore=MOVE_WORDS)
+        when = dates.find_when(new, turn.now)
+        if when is None:
+            return False
+        if len(named) != 1:
+            turn.say("owner_reminders.move_which")
+            return True
+        return _move(turn, named[0], when)
+    when = dates.find_when(turn.text, turn.now)
+    if when is None or when.has_date or not when.has_time or len(when.words) < len(words) - 1:
+        return False
+    latest = max(rows, key=lambda r: r.created_at or turn.now)
+    if latest.created_at is None or as_utc(turn.now) - as_utc(latest.created_at) > JUST_CREATED:
+        return False
+    return _move(turn, latest, when)
+
+
+def _move(turn: Turn, row, when: dates.When) -> bool:
+    """The reminder again at the new day (its time kept) or the new time (its day kept)."""
+    old = as_utc(row.due_at).astimezone(JAKARTA)
+    new = when.at.astimezone(JAKARTA)
+    if not when.has_time:
+        new = new.replace(hour=old.hour, minute=old.minute)
+    elif not when.has_date:
+        new = old.replace(hour=new.hour, minute=new.minute)
+    what = owner_reminders.what_of(row)
+    owner_reminders.cancel_rows(turn.session, turn.owner.id, [row], now=turn.now)
+    created = owner_reminders.create(turn.session, turn.owner.id, what, new, now=turn.now)
+    when_text = owner_reminders.local_text(turn.content, turn.lang, created.at, turn.now)
+    turn.say("owner_reminders.moved", what=what, when=when_text)
+    if turn.flow_name == "reminders":
+        turn.end_flow()
+    return True
+
+
 def _kind_named(turn: Turn, words: str) -> str | None:
     norm = normalize(words, turn.content)
     for name, kind in reminders.KINDS.items():

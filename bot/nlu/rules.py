@@ -116,6 +116,7 @@ FEATURE_PHRASES = (
     "flows.gmp_check:show_last_findings",   # "hasil cek", "semua temuan": the last self-check's list
     "flows.events:rsvp_word",               # DAFTAR typed mid-flow with an open event invitation
     "flows.reminders:remind_tomorrow",      # "ingatkan besok": snooze the last reminder
+    "flows.reminders:move_reminder",        # "yg tgl 3 dimajuin jd tgl 2", "jam 8 pagi" after one is set
 )
 # Answers to a message the bot sent on its own since the owner's last turn (`invitation_answer`).
 ANSWER_HOOKS = (

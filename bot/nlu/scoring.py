@@ -107,6 +107,8 @@ def opt_out_score(reading: Reading, ctx: Context) -> Scored:
             if word == negator[0] and _at(words, i, negator) and any(x in w.send_words for x in words[i + len(negator):i + len(negator) + 4]):
                 found = True
     if not found:
+        if erase_everything(reading):
+            return None  # "berhenti aja dr program ini, hapus semua": erasing, which stops messages too
         # Wordings the lists miss, when the classifier is sure and the sentence is negative.
         probability = (reading.scores or {}).get("stop", 0.0)
         if probability >= 0.6 and (reading.negated or messaging):
@@ -332,9 +334,23 @@ def reminder_in_list_score(reading: Reading, ctx: Context) -> Scored:
 REMINDER_IN_LIST = 0.93
 
 
+ERASE_VERBS = frozenset({"hapus", "hapuskan", "hapusin", "dihapus", "hapusen", "delete", "erase"})
+# Among the reminders, "hapus semua" is about them; with one of these it is about the owner's data.
+OWNER_DATA_WORDS = frozenset({"data", "datanya", "program", "nomor", "nomornya", "akun"})
+ERASE_OBJECTS = frozenset({"semua", "semuanya", "data", "datanya", "nomor", "nomornya", "everything", "all"})
+
+
+def erase_everything(reading: Reading) -> bool:
+    """"hapus semua", "data ibu dihapus aja": erasing the owner's data, no reminder named."""
+    words = reading.word_set
+    return bool(words & ERASE_VERBS and words & ERASE_OBJECTS and not words & REMINDER_WORDS)
+
+
 def delete_data_score(reading: Reading, ctx: Context) -> Scored:
     """"Hapus aja" about a day ("yg rabu itu hapus aja") is never about erasing the owner's data."""
     probability = reading.scores.get("delete_data", 0.0)
+    if erase_everything(reading) and (ctx.flow != "reminders" or reading.word_set & OWNER_DATA_WORDS):
+        probability = max(probability, 0.9)  # asked to confirm before anything is erased
     # The date reader runs only when erasing is in question at all (it would run on every message).
     if probability > 0.1 and "data" not in reading.word_set and names_a_day(reading, ctx):
         probability *= 0.3
@@ -429,6 +445,8 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
 
 def faq_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("faq", 0.0)
+    if reading.word_set & REMINDER_WORDS and reading.act != "question":
+        probability *= 0.5  # "tolong ingetin ibu tgl 3 ada penyuluhan pkp": the reminder, not the PKP FAQ
     product = reading.scores.get("product_question", 0.0)
     if forgot(reading, ctx) and "permit" in reading.slots:
         probability += reading.scores.get("permit_report", 0.0)  # the lost-number question

@@ -98,3 +98,28 @@ def test_whatsapp_pausing_the_self_check_in_own_words_keeps_the_answers(harness,
     assert "dijeda" in text and "1 dari 37" in text
     assert "1 dari 37" in "\n".join(chat.say("cek mandiri"))
     assert "(2/37)" in chat.say("lanjutkan")[-1]
+
+
+def test_whatsapp_an_own_reminder_set_then_moved_in_own_words_and_erasing_asks_first(harness, content, clock):
+    with harness.db.session() as s:
+        s.add(Owner(channel="whatsapp", address="+6281234569304", lang="id", name="Bu Tin", business_name="Dapur Tin",
+                    sector="food", in_jakarta=True, products=["rempeyek"], has_permits=[], consent_at=utcnow(),
+                    registered_at=utcnow()))
+    chat = Chat(harness, "whatsapp", "+6281234569304")
+    # A reminder request naming the PKP is the reminder, not the PKP answer (it was offered as a choice).
+    text = "\n".join(chat.say("nak tolong ingetin ibu tgl 3 desember ada penyuluhan pkp di puskesmas"))
+    assert "saya ingatkan" in text and "03-12" in text and "Maksud Anda yang mana" not in text
+    # A time alone, just after: that reminder's time.
+    text = "\n".join(chat.say("jam 8 pagi"))
+    assert "saya pindah ke" in text and "03-12 jam 08.00" in text
+    text = "\n".join(chat.say("eh yg tgl 3 itu dimajuin jd tgl 2"))
+    assert "saya pindah ke" in text and "02-12 jam 08.00" in text
+    listed = "\n".join(chat.say("pengingat ibu apa aja ya"))
+    assert "02-12-2026: ada penyuluhan pkp di puskesmas (jam 08.00)" in listed and "03-12-2026: ada" not in listed
+    chat.say("selesai")
+    # Leaving the programme and erasing everything: asked first, nothing erased yet.
+    text = "\n".join(chat.say("ibu mau berhenti aja dr program ini, hapus semua"))
+    assert "yakin ingin menghapus SEMUA data" in text
+    with harness.db.session() as s:
+        owner = s.scalars(select(Owner).where(Owner.address == "+6281234569304")).one()
+        assert owner.opted_out_at is None
