@@ -445,6 +445,8 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
 
 def faq_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("faq", 0.0)
+    if permit_named_question(reading) and "product" not in reading.slots:
+        probability += 0.6 * reading.scores.get("out_of_scope", 0.0)  # what the words around it drew away
     if reading.word_set & REMINDER_WORDS and reading.act != "question":
         probability *= 0.5  # "tolong ingetin ibu tgl 3 ada penyuluhan pkp": the reminder, not the PKP FAQ
     product = reading.scores.get("product_question", 0.0)
@@ -471,8 +473,9 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         # The classifier wavers ("pirt sy udh mau habis gmn"), the FAQ matcher is sure of a topic.
         from bot.legality import faq
 
-        if faq.matcher(ctx.content).match(" ".join(reading.words) or reading.text).status == "answer":
-            probability = FAQ_MATCHED
+        status = faq.matcher(ctx.content).match(" ".join(reading.words) or reading.text).status
+        if status == "answer" or (status == "choose" and permit_named_question(reading)):
+            probability = FAQ_MATCHED  # (naming a permit, close topics of it: the owner picks one)
     follow = follow_up(reading, ctx)
     return probability, ({"follow_up": follow} if follow else {})
 
@@ -515,9 +518,14 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     if unknown_product(reading):
         # "izin sepatu apa?": whatever permit question the classifier hears, the product is not ours.
         probability += 0.6 * sum(reading.scores.get(label, 0.0) for label in ("faq", "product_question", "legality"))
-    if known_product_permit_question(reading):
-        probability *= 0.3  # a product we know, asked about: ours
+    if known_product_permit_question(reading) or permit_named_question(reading):
+        probability *= 0.3  # a product we know, or a permit we know, asked about: ours
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
+
+
+def permit_named_question(reading: Reading) -> bool:
+    """"jual online di fb aja perlu pirt jg?": a question naming a permit and asking whether it is needed."""
+    return "permit" in reading.slots and reading.act == "question" and asks_permit(reading)
 
 
 @lru_cache(maxsize=64)

@@ -170,3 +170,21 @@ def test_whatsapp_may_it_be_sold_is_a_permit_question_and_an_answer_on_all_permi
     assert "NIB" in text and "notifikasi kosmetik" in text
     text = "\n".join(chat.say("sy ga ngerti hp"))
     assert "JakOfficer" in text and "menemani" in text
+
+
+def test_telegram_a_permit_named_with_selling_on_facebook_is_a_permit_question(harness, content, clock):
+    """"fb" drew the words toward marketing (out of scope); naming the P-IRT and asking whether it is
+    needed makes it ours: the online-selling answer, or a choice that leads to it."""
+    chat = Chat(harness, "telegram", "70412")
+    sent = chat.say("klo sy jual online di fb aja perlu pirt jg?")
+    text = "\n".join(sent)
+    assert "di luar" not in text.lower()  # never "outside what I help with"
+    if "Maksud Anda yang mana" in text:
+        import json
+
+        markup = harness.fake.telegram_messages("70412")[-1]["reply_markup"]
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        buttons = [b["text"] for row in markup["inline_keyboard"] for b in row]
+        assert buttons[0] == "Jualan online dan izin"
+        text = "\n".join(chat.say("1"))
+    assert "dijual online perlu izin yang sama" in text
