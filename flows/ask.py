@@ -156,7 +156,24 @@ def product_question(turn: Turn, in_flow: bool) -> bool:
         return False
     key = groups[0][0].key
     facts = classify.modifier_facts(turn.text, turn.content)
-    return answer_product(turn, key, facts, in_flow)
+    return answer_product(turn, key, facts, in_flow, name=_names_alike(turn, groups, facts))
+
+
+def _names_alike(turn: Turn, groups, facts: dict) -> str | None:
+    """"opak sareng ranginang": products named together whose permit answer is the same one answer
+    ("Keripik dan Rengginang: ..."); None when there is one product, or their answers differ."""
+    named = {}  # product key -> the owner's word for it ("opak", not "Keripik")
+    for group in groups:
+        if len({m.key for m in group}) == 1:
+            named.setdefault(group[0].key, group[0].alias)
+    keys = list(named)[:3]
+    if len(keys) < 2:
+        return None
+    decisions = [classify.decide(turn.content, k, facts) for k in keys]
+    if len({(d.status, d.route, d.question, d.reason) for d in decisions}) > 1:
+        return None
+    names = [named[k].capitalize() for k in keys]
+    return turn.t("legality.names_and", first=", ".join(names[:-1]), last=names[-1])
 
 
 def product_fact(turn: Turn, key: str | None, facts: dict | None, in_flow: bool) -> bool:
@@ -207,11 +224,12 @@ def _registered_product_name(turn: Turn, key: str) -> str | None:
     return None
 
 
-def answer_product(turn: Turn, key: str, facts: dict, in_flow: bool) -> bool:
+def answer_product(turn: Turn, key: str, facts: dict, in_flow: bool, name: str | None = None) -> bool:
     """The permit route of one product with the facts known: said at once when decided, both
-    outcomes when one yes/no decides it, else the legality flow asks (not mid-flow)."""
+    outcomes when one yes/no decides it, else the legality flow asks (not mid-flow). `name`: the
+    products the answer is for, when several share it."""
     decision = classify.decide(turn.content, key, facts)
-    name = legality.product_name(turn, key)
+    name = name or legality.product_name(turn, key)
     if decision.status == "outside":
         legality.send(turn, turn.t("legality.product_outside", product=name,
                                    reason=legality.reason_text(turn, decision.reason)))

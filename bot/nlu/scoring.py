@@ -387,8 +387,11 @@ LABEL_WORDS = frozenset({"label", "kemasan", "etiket", "kemasannya", "labelnya"}
 
 
 def label_words(reading: Reading) -> set[str]:
-    """Label words outside the product's name ("bawang goreng kemasan" is a product, not a label)."""
-    return set(reading.model_text.split()) & LABEL_WORDS
+    """Label words outside the product's name ("bawang goreng kemasan" is a product, not a label;
+    so is "wedang uwuh kemasan": packaged, said right after the product)."""
+    words = reading.model_text.split()
+    return {w for i, w in enumerate(words) if w in LABEL_WORDS
+            and not (w == "kemasan" and i > 0 and words[i - 1] == "_produk_")}
 
 
 MAY_WORDS = frozenset({"boleh", "bisa", "dapat"})

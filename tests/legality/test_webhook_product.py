@@ -127,3 +127,18 @@ def test_made_at_home_said_in_the_question_needs_no_branches(harness, clock):
         "sy mau tanya, kl bikin keripik singkong di rumah trs dijual ke warung2 itu perlu ijin apa ya bu", sender=sender))
     text = "\n".join(bodies(harness))
     assert "Keripik: Izin edar P-IRT" in text and "mesin pabrik" not in text and "Warung makan" not in text
+
+
+def test_two_products_in_sundanese_with_the_same_answer_get_it_together(harness, clock):
+    sender = "whatsapp:+6281234567111"
+    harness.twilio_post(harness.twilio_form("abdi ngadamel opak sareng ranginang, kedah aya izin naon?", sender=sender))
+    text = "\n".join(bodies(harness))
+    assert text.startswith("Opak dan Ranginang:")  # the owner's own words and "P-IRT" in text
+
+
+def test_a_packaged_herbal_drink_asked_in_javanese_gets_its_route_not_the_label_rules(harness, clock):
+    sender = "whatsapp:+6281234567112"
+    harness.twilio_post(harness.twilio_form("mbak, kulo sadean wedang uwuh kemasan, niku kedah izin nopo nggih",
+                                            sender=sender))
+    text = "\n".join(bodies(harness))
+    assert text.startswith("Minuman serbuk") and "P-IRT" in text and "Label pangan" not in text
