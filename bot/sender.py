@@ -16,10 +16,9 @@ How a message moves
    about what the claim leaves of its size (bot/broadcasts.py `feed_outbox`; during quiet hours
    only those of owners who wrote tonight: the others' would be held anyway). Policy is applied
    here: an opted-out owner gets nothing but direct replies, an unreachable owner nothing, quiet
-   hours (20:00-07:00 WIB) hold
-   reminders and broadcasts until morning unless the owner wrote during the night, and the channel
-   chooses the form (WhatsApp: free text inside the 24-hour window, else the kind's approved
-   template, else `unsendable` with the reason). A broadcast row queued before the recipients
+   hours (20:00-07:00 WIB) hold reminders and broadcasts until morning unless the owner wrote
+   during the night, and the channel chooses the form (WhatsApp: free text inside the 24-hour
+   window, else the kind's approved template, else `unsendable` with the reason). A broadcast row queued before the recipients
    queue existed gets its words here (bot/broadcasts.py `write_text`; a message that cannot be
    written is `unsendable` with the reason). A claimed row becomes `sending`, its `attempts`
    grows by one and `not_before` becomes the lease end (SENDER_LEASE_SECONDS).
