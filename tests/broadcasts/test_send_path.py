@@ -166,3 +166,20 @@ def test_two_senders_write_different_recipients_at_the_same_time(pg_db, content)
         left = session.scalar(select(func.count()).select_from(BroadcastQueued))
         assert session.get(Broadcast, broadcast.id).status == "queued"
     assert len(owners) == 20 == len(set(owners)) and left == 10
+
+
+def test_the_console_shows_an_owner_their_queued_broadcast_once(db, content, tmp_path, clock):
+    """No provider configured (the console, `umkm-bot chat`): the owner's queued broadcast is written
+    for them when they look, once; the other recipients stay queued for the sender."""
+    from bot.console import deliver_waiting
+    from tests.dashboard.scripted import make_services
+
+    services = make_services(db, content, tmp_path)
+    with db.session() as s:
+        make_owner(s, name="Siti Aminah", address=SITI)
+        budi = make_owner(s, name="Budi").id
+    broadcasts.send_now(db, content, segment="all", template="Halo {{ first_name }}")
+    assert [reply.text for reply in deliver_waiting(services, "whatsapp", SITI)] == ["Halo Siti"]
+    assert deliver_waiting(services, "whatsapp", SITI) == []
+    with db.session() as s:
+        assert s.scalars(select(BroadcastQueued.owner_id)).all() == [budi]
