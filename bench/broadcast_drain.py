@@ -3,8 +3,9 @@ per second, and print the achieved rate as a share of that limit.
 
     .venv/bin/python bench/broadcast_drain.py [--owners 1600] [--limit 80] [--database postgres|sqlite|both]
 
-The broadcast is written by bot/broadcasts.py (bulk enqueue, kind "broadcast"); the sender
-(bot/sender.py, WHATSAPP_RATE 80/s, the real twilio client) drains it against the fake provider of
+The broadcast is queued by bot/broadcasts.py (its recipients recorded, kind "broadcast"); the sender
+(bot/sender.py, WHATSAPP_RATE 80/s, the real twilio client) writes each message as it claims work and
+drains them against the fake provider of
 tests/channels/fake_providers.py, which runs in its own process and answers 429 above the limit.
 Quiet hours are off so the figure does not depend on the time of day. PostgreSQL comes from
 TEST_POSTGRES_URL (an admin URL; `make bench` sets it): a scratch database is created and dropped.
@@ -35,6 +36,7 @@ from bot.content import get_content  # noqa: E402
 from bot.services import build_services  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402
+from storage.models.events import BroadcastQueued  # noqa: E402
 from storage.scratch import create_database, drop_database  # noqa: E402
 from tests.broadcasts.factories import bulk_owners  # noqa: E402
 
@@ -58,7 +60,8 @@ def run(db: Database, fake_url: str, data_dir: Path, owners: int) -> dict:
         sender.drain_sync()
         with db.session() as session:
             left = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.status.in_(("pending", "sending"))))
+                                  .where(OutboxMessage.status.in_(("pending", "sending")))) + session.scalar(
+                select(func.count()).select_from(BroadcastQueued))  # recipients whose message is not written yet
         if not left:
             break
         time.sleep(0.2)  # a few 429s wait out their short backoff

@@ -1,17 +1,31 @@
-"""Broadcasts: one staff-written message to a segment of owners, written to the outbox in bulk.
+"""Broadcasts: one staff-written message to a segment of owners, queued in bulk, written by the sender.
 
 The life of a broadcast:
 1. `plan()` checks everything before anything is stored: the segment spec (bot/segment.py), the
    Jinja2 message (syntax, unknown variables, and a real render for *every* recipient), and
    returns the recipient count and one rendered sample: that is the preview.
 2. `create()` stores it as `scheduled` (for now, or a later `scheduled_at`).
-3. `enqueue()` (at once for "send now", or from `sweep_due()` when the time comes) renders the
-   message per owner and writes the outbox rows in bulk, in chunks of `CHUNK` owners, each chunk
-   one transaction. Every row's dedupe_key is "bc:<broadcast>:<owner>" and the insert skips keys
-   already present (ON CONFLICT DO NOTHING), so an enqueue interrupted and run again never writes
-   a second copy for anyone. The sender (bot/sender.py) drains the rows at the channel's rate.
-4. `cancel()` withdraws the rows the sender has not claimed yet (status "cancelled").
-5. `progress()` counts the broadcast's outbox rows by status: queued/sent/delivered/read/failed.
+3. `enqueue()` (at once for "send now", or from `sweep_due()` when the time comes) records the
+   recipients: one `INSERT ... SELECT` from the segment per chunk of `CHUNK` owners into the lean
+   `broadcast_queue` table (broadcast, channel, owner), each chunk one transaction; no outbox row
+   and no text yet. The segment is fixed here: an owner who joins it later (a new registration, a
+   changed sector or city) does not get this broadcast; one who leaves it still does, unless they
+   opted out or became unreachable. An enqueue interrupted and run again skips the recipients
+   already recorded (or already written), so nobody is recorded twice.
+4. The sender (bot/sender.py) writes the messages as it sends them: each claim first takes about a
+   claim's worth of the channel's queued recipients (`feed_outbox`, oldest broadcast first, never
+   between 20:00 and 07:00 while quiet hours hold broadcasts), renders each message in its owner's
+   words and language, and writes the outbox row (dedupe_key "bc:<broadcast>:<owner>", ON CONFLICT
+   DO NOTHING) and the `broadcast_recipients` row that links the two, deleting the queue row, all in
+   the claim's transaction: each recipient becomes exactly one message, whatever crashes where. A
+   message that cannot be written for an owner (their details break the template) is an
+   `unsendable` outbox row with the reason. From there the outbox's rules apply: opt-out and
+   unreachability at send time, quiet hours, priorities, per-owner order, exactly-once sending.
+5. `cancel()` stops it: recipients not yet written stay in the queue as the record of who it was
+   withdrawn from (the sender skips cancelled broadcasts), and the outbox rows the sender has not
+   claimed are withdrawn (status "cancelled").
+6. `progress()` counts the recipients by state: queued (in the queue, or in the outbox not yet
+   sent), sent/delivered/read (the provider accepted it), failed (or unsendable), cancelled.
 
 Only reachable owners are selected (consent given, not opted out, not unreachable). WhatsApp owners
 outside the 24-hour window get the approved template the sender has configured for kind
@@ -23,6 +37,8 @@ variable is an error shown to staff, never a blank in 100,000 messages.
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -32,7 +48,7 @@ from typing import Any, Callable, Iterator
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import JSON, Integer, String, Text, cast, exists, func, literal, select, update
+from sqlalchemy import Integer, bindparam, delete, exists, func, literal, literal_column, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,7 +62,7 @@ from bot.content import Content, get_content
 from bot.events import event_variables
 from storage.db import Database
 from storage.models import OutboxMessage, Owner
-from storage.models.events import Broadcast, BroadcastRecipient, TrainingEvent
+from storage.models.events import Broadcast, BroadcastQueued, BroadcastRecipient, TrainingEvent
 from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -78,7 +94,13 @@ _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, 
 
 
 def compile_message(source: str, *, has_event: bool, label: str = "message") -> jinja2.Template:
-    """Parse a staff message; raises BroadcastError for syntax errors and unknown variables."""
+    """Parse a staff message; raises BroadcastError for syntax errors and unknown variables. A
+    message compiled before is taken from a small cache: the sender makes a renderer per claim."""
+    return _compile_message(source, has_event, label)
+
+
+@functools.lru_cache(maxsize=64)
+def _compile_message(source: str, has_event: bool, label: str) -> jinja2.Template:
     if not (source or "").strip():
         raise BroadcastError([f"The {label} is empty."])
     try:
@@ -342,13 +364,13 @@ def _lock_broadcast(session: Session, broadcast_id: int) -> Broadcast | None:
 
 def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | None = None,
             on_chunk: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> int:
-    """Write a broadcast's outbox rows. Idempotent: run again after a crash, it adds only what is
-    missing. Returns the number of outbox rows this call wrote.
+    """Record a broadcast's recipients in the queue. Idempotent: run again after a crash, it adds
+    only who is missing. Returns the number of recipients this call recorded.
 
     Set-based: per chunk of `chunk_size` owners (by id) one `INSERT ... SELECT` from `owners` with
-    the segment's conditions writes the outbox rows and their recipients; nothing is read into
-    Python per owner. Each row is written for its owner by the sender at send time
-    (`write_text`), from the broadcast's template, so no message is rendered twice."""
+    the segment's conditions into `broadcast_queue`; nothing is read into Python per owner and no
+    message is written here. The sender writes each message, once, when it claims work
+    (`feed_outbox`)."""
     now = now or utcnow()
     refused: BroadcastError | None = None
     with db.session() as session:
@@ -378,21 +400,21 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
     if refused is not None:
         log.warning("broadcast %s refused at send time: %s", broadcast_id, refused)
         raise refused
-    written = 0
+    recorded = 0
     after = 0
     for upto in [*bounds, None]:
         try:
-            count = _queue_chunk(db, broadcast_id, parsed, after, upto, now, resuming)
+            count = _queue_chunk(db, broadcast_id, parsed, after, upto, resuming)
         except IntegrityError:
             if resuming:
                 raise
             # Another process queues the same broadcast (two schedulers): its rows are there
             # already. This chunk wrote nothing; from now on skip what exists.
             resuming = True
-            count = _queue_chunk(db, broadcast_id, parsed, after, upto, now, resuming)
+            count = _queue_chunk(db, broadcast_id, parsed, after, upto, resuming)
         if count is None:
-            return written
-        written += count
+            return recorded
+        recorded += count
         after = upto
         if on_chunk is not None:
             on_chunk(count)
@@ -401,15 +423,21 @@ def enqueue(db: Database, content: Content, broadcast_id: int, now: datetime | N
         if broadcast is not None and broadcast.status == "queuing":
             broadcast.status = "queued"
             broadcast.queued_at = now
-            broadcast.queued_count = session.scalar(
+            broadcast.queued_count = _count_queued(session, broadcast_id) + (session.scalar(
                 select(func.count()).select_from(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast_id)
-            ) or 0
-    log.info("broadcast %s queued: %s new outbox rows", broadcast_id, written)
-    return written
+            ) or 0)
+    log.info("broadcast %s queued: %s recipients recorded", broadcast_id, recorded)
+    return recorded
+
+
+def _count_queued(session: Session, broadcast_id: int) -> int:
+    """Recipients of a broadcast whose message is not written yet."""
+    return session.scalar(select(func.count()).select_from(BroadcastQueued)
+                          .where(BroadcastQueued.broadcast_id == broadcast_id)) or 0
 
 
 def _queue_chunk(db: Database, broadcast_id: int, segment: segments.Segment, after: int, upto: int | None,
-                 now: datetime, resuming: bool) -> int | None:
+                 resuming: bool) -> int | None:
     """One chunk in its own transaction; None when the broadcast stopped queueing (cancelled)."""
     with db.session() as session:
         if db.is_postgres:
@@ -421,7 +449,7 @@ def _queue_chunk(db: Database, broadcast_id: int, segment: segments.Segment, aft
         if broadcast is None or broadcast.status != "queuing":
             log.info("broadcast %s stopped queueing (%s)", broadcast_id, broadcast and broadcast.status)
             return None
-        return _write_chunk(session, broadcast_id, segment, after, upto, now, resuming)
+        return _write_chunk(session, broadcast_id, segment, after, upto, resuming)
 
 
 def _chunk_bounds(session: Session, segment: segments.Segment, size: int) -> list[int]:
@@ -432,62 +460,245 @@ def _chunk_bounds(session: Session, segment: segments.Segment, size: int) -> lis
 
 
 def _write_chunk(session: Session, broadcast_id: int, segment: segments.Segment, after: int, upto: int | None,
-                 now: datetime, resuming: bool) -> int:
-    """Write the outbox rows and recipients of the segment's owners with after < id <= upto, skipping
-    dedupe keys already present. PostgreSQL: one statement (the recipients come from the outbox
-    INSERT's RETURNING); SQLite: the same INSERT ... SELECT, then the recipients by dedupe key."""
-    from bot.pipeline import PRIORITY  # late: the pipeline imports every flow, and flows import this module
-
-    postgres = session.get_bind().dialect.name == "postgresql"
-    insert = pg_insert if postgres else sqlite_insert
-    outbox = OutboxMessage.__table__
-    dedupe = literal(f"bc:{broadcast_id}:", String) + cast(Owner.id, String)
+                 resuming: bool) -> int:
+    """Record the segment's owners with after < id <= upto as recipients (one INSERT ... SELECT).
+    Resuming, skip who is recorded already: in the queue (the key) or written (a recipients row)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     where = [*segment.conditions(), Owner.id > after]
     if upto is not None:
         where.append(Owner.id <= upto)
-    if resuming:  # owners who already have their row are done
+    if resuming:
         where.append(~exists().where(BroadcastRecipient.broadcast_id == broadcast_id,
                                      BroadcastRecipient.owner_id == Owner.id))
-    source = select(
-        Owner.id, Owner.channel, Owner.address, literal(KIND, String), literal(PRIORITY[KIND], Integer),
-        literal("", Text), literal([], JSON), literal({TEXT_OF: broadcast_id}, JSON), dedupe,
-        literal("pending", String), literal(0, Integer), literal(now, UTCDateTime()),
-    ).where(*where)
-    write = insert(outbox).from_select(
-        ["owner_id", "channel", "address", "kind", "priority", "text", "options", "template_vars", "dedupe_key",
-         "status", "attempts", "created_at"], source,
-    )
-    recipients = BroadcastRecipient.__table__
-    record = insert(recipients)
+    write = insert(BroadcastQueued.__table__).from_select(
+        ["broadcast_id", "channel", "owner_id"],
+        select(literal(broadcast_id, Integer), Owner.channel, Owner.id).where(*where))
     if resuming:
-        # Skip the keys already there. A first run writes plain INSERTs (cheaper): its rows cannot
-        # exist yet, and if another process did write them the chunk fails whole and runs again so.
-        write = write.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        record = record.on_conflict_do_nothing(index_elements=["broadcast_id", "owner_id"])
-    if postgres:
-        written = write.returning(outbox.c.id, outbox.c.owner_id).cte("written")
-        recorded = (
-            record.from_select(["broadcast_id", "owner_id", "outbox_id"],
-                               select(literal(broadcast_id, Integer), written.c.owner_id, written.c.id))
-            .returning(recipients.c.owner_id).cte("recorded")
-        )
-        return session.scalar(select(func.count()).select_from(recorded)) or 0
-    count = session.execute(write).rowcount or 0
-    session.execute(
-        record.from_select(
-            ["broadcast_id", "owner_id", "outbox_id"],
-            select(literal(broadcast_id, Integer), Owner.id, outbox.c.id)
-            .join(outbox, outbox.c.dedupe_key == dedupe).where(*where)))
-    return count
+        # A first run writes a plain INSERT (cheaper): its rows cannot exist yet, and if another
+        # process did write them the chunk fails whole and runs again so.
+        write = write.on_conflict_do_nothing(index_elements=["broadcast_id", "channel", "owner_id"])
+    # The rowcount of an INSERT is read before SQLAlchemy closes the cursor (psycopg then says -1).
+    return session.execute(write.execution_options(preserve_rowcount=True)).rowcount or 0
 
 
 # --- writing each message at send time -------------------------------------------------------------
 
-TEXT_OF = "broadcast"  # template_vars key of an outbox row whose text is still to be written
+TEXT_OF = "broadcast"  # template_vars key: the broadcast an outbox row carries
+ACTIVE = ("queuing", "queued")  # broadcasts whose queued recipients the sender takes
+FEED_MAX = 2_000  # recipients written per call at most (one claim asks for a second's worth)
+
+
+def _active(session: Session, channel: str, owner_id: int | None) -> list[tuple[int, str]]:
+    """Broadcasts with recipients of this channel (or this owner) to write, oldest first: every
+    one still being queued (more recipients may come), and queued ones with rows left."""
+    waiting = exists().where(BroadcastQueued.broadcast_id == Broadcast.id, BroadcastQueued.channel == channel)
+    if owner_id is not None:
+        waiting = exists().where(BroadcastQueued.broadcast_id == Broadcast.id, BroadcastQueued.channel == channel,
+                                 BroadcastQueued.owner_id == owner_id)
+    return [tuple(row) for row in session.execute(
+        select(Broadcast.id, Broadcast.status)
+        .where(or_(Broadcast.status == "queuing", (Broadcast.status == "queued") & waiting))
+        .order_by(Broadcast.scheduled_at, Broadcast.id))]
+
+
+def _hold(session: Session, broadcast_id: int) -> str | None:
+    """The broadcast's status, with a share lock on it for this transaction (PostgreSQL): a cancel
+    then waits until the messages written here are in the outbox, where it withdraws them. None
+    when it is locked (a chunk being queued, a cancel): leave it for the next claim."""
+    query = select(Broadcast.status).where(Broadcast.id == broadcast_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(read=True, key_share=True, skip_locked=True)  # FOR KEY SHARE
+    return session.scalar(query)
+
+
+def feed_outbox(session: Session, content: Content, now: datetime | None = None, *, channel: str,
+                address: str | None = None, limit: int = FEED_MAX, ahead_of_sending: int | None = None,
+                wrote_since: datetime | None = None) -> int:
+    """Write the outbox messages of up to `limit` (at most FEED_MAX) queued recipients of this
+    channel, in the caller's transaction, oldest broadcast first. Returns the messages written.
+
+    Who: every recipient of the channel; or only the owner at `address` (the console and the web
+    chat, for their one owner); or, with `wrote_since` (the sender during quiet hours), only owners
+    who wrote since then, who get broadcasts at night like any other message (bot/sender.py).
+    How many: the sender passes its claim's size as `ahead_of_sending`, and only what the channel's
+    unsent broadcast messages leave of it is written, so messages are written about as fast as they
+    go out, and a claim busy with replies does not make the sender write ahead.
+
+    Per recipient: the message rendered for the owner (text, options, template variables), the
+    outbox row ("bc:<broadcast>:<owner>", ON CONFLICT DO NOTHING), the `broadcast_recipients` row
+    linking the two, and the queue row deleted, all committed together. PostgreSQL locks the queue
+    rows it takes (SKIP LOCKED: two senders never write the same recipient). A message that cannot
+    be written is `unsendable` with the reason. Per-owner order: a broadcast's recipients are
+    written only when every older broadcast's recipients (of the channel, or of that owner) are."""
+    from bot.pipeline import PRIORITY  # late: the pipeline imports every flow, and flows import this module
+
+    owners: list[int | None] = [None]
+    if address is not None:
+        owner_id = session.scalar(select(Owner.id).where(Owner.channel == channel, Owner.address == address))
+        if owner_id is None:
+            return 0
+        owners = [owner_id]
+    elif wrote_since is not None:
+        owners = list(session.scalars(
+            select(BroadcastQueued.owner_id).distinct()
+            .join(Owner, Owner.id == BroadcastQueued.owner_id).join(Broadcast, Broadcast.id == BroadcastQueued.broadcast_id)
+            .where(BroadcastQueued.channel == channel, Broadcast.status.in_(ACTIVE), Owner.last_inbound_at >= wrote_since)
+            .order_by(BroadcastQueued.owner_id).limit(min(limit, FEED_MAX))))
+        if not owners:
+            return 0
+    elif ahead_of_sending is not None:
+        if not _active(session, channel, None):
+            return 0
+        # What is written and not sent yet counts against the claim: a claim that takes replies,
+        # or rows held back, does not make the sender write ahead of what it sends.
+        unsent = (select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.channel == channel,
+                                                 OutboxMessage.priority == PRIORITY[KIND])
+                  .limit(ahead_of_sending).subquery())
+        limit = min(limit, ahead_of_sending - (session.scalar(select(func.count()).select_from(unsent)) or 0))
+    limit = min(limit, FEED_MAX)
+    now = now or utcnow()
+    written = 0
+    for owner_id in owners:
+        for broadcast_id, _ in _active(session, channel, owner_id):
+            if limit <= 0:
+                return written
+            status = _hold(session, broadcast_id)
+            if status == "cancelled":
+                continue  # withdrawn: its queued recipients stay as they are
+            if status not in ACTIVE:
+                break  # being queued or cancelled right now: nothing after it goes first
+            count, taken = _feed_broadcast(session, content, broadcast_id, channel, owner_id, limit, now,
+                                           PRIORITY[KIND])
+            written += count
+            limit -= taken
+            if status == "queuing" or _waiting(session, broadcast_id, channel, owner_id):
+                break  # its recipients first (more may come, or another sender holds some)
+    return written
+
+
+def _waiting(session: Session, broadcast_id: int, channel: str, owner_id: int | None) -> bool:
+    """Queued recipients left (including rows another sender holds at the moment)."""
+    where = [BroadcastQueued.broadcast_id == broadcast_id, BroadcastQueued.channel == channel]
+    if owner_id is not None:
+        where.append(BroadcastQueued.owner_id == owner_id)
+    return session.scalar(select(exists().where(*where))) or False
+
+
+def _feed_broadcast(session: Session, content: Content, broadcast_id: int, channel: str, owner_id: int | None,
+                    limit: int, now: datetime, priority: int) -> tuple[int, int]:
+    """Write up to `limit` queued recipients' messages of one broadcast; returns (messages written,
+    queue rows taken)."""
+    Q = BroadcastQueued
+    where = [Q.broadcast_id == broadcast_id, Q.channel == channel]
+    if owner_id is not None:
+        where.append(Q.owner_id == owner_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # PostgreSQL deletes the rows it locked by their physical address: a table filled a moment ago
+    # has no statistics yet, and the planner would read the broadcast's whole key range to find them.
+    tid = literal_column("broadcast_queue.ctid" if postgres else "NULL").label("tid")
+    query = (select(Q.owner_id.label("queued_owner"), tid, *OWNER_COLUMNS)
+             .select_from(Q).outerjoin(Owner, Owner.id == Q.owner_id)
+             .where(*where).order_by(Q.owner_id).limit(limit))
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=Q)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0, 0
+    try:
+        renderer: Renderer | BroadcastError = _renderer(session, content, broadcast_id)
+    except BroadcastError as exc:  # the broadcast's own template or event broke since it was queued
+        renderer = exc
+    messages = []
+    for row in rows:
+        if row.id is None:
+            continue  # the owner was erased meanwhile: nothing to write, nobody to send to
+        message = {"owner_id": row.id, "channel": row.channel, "address": row.address, "kind": KIND,
+                   "priority": priority, "text": "", "options": [], "template_vars": {TEXT_OF: broadcast_id},
+                   "dedupe_key": f"bc:{broadcast_id}:{row.id}", "status": "pending", "attempts": 0,
+                   "error": None, "created_at": now, "updated_at": now}
+        try:
+            if isinstance(renderer, BroadcastError):
+                raise renderer
+            text, options, template_vars = renderer.render(row)
+        except BroadcastError as exc:
+            message.update(status="unsendable", error=str(exc))
+        else:
+            message.update(text=text, options=list(options), template_vars={TEXT_OF: broadcast_id, **template_vars})
+        messages.append(message)
+    failed = {m["owner_id"] for m in messages if m["status"] == "unsendable"}
+    if failed:
+        log.warning("broadcast %s: the message cannot be written for owners %s; recorded unsendable",
+                    broadcast_id, sorted(failed)[:20])
+    if postgres:
+        return _write_postgres(session, broadcast_id, messages, [str(row.tid) for row in rows], now), len(rows)
+    outbox = OutboxMessage.__table__
+    made = []
+    if messages:
+        made = session.execute(sqlite_insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                               .returning(outbox.c.id, outbox.c.owner_id), messages).all()
+    if made:
+        session.execute(sqlite_insert(BroadcastRecipient.__table__).on_conflict_do_nothing(
+            index_elements=["broadcast_id", "owner_id"]),
+            [{"broadcast_id": broadcast_id, "owner_id": owner, "outbox_id": outbox_id} for outbox_id, owner in made])
+    session.execute(delete(Q).where(Q.broadcast_id == broadcast_id, Q.channel == channel,
+                                    Q.owner_id.in_([row.queued_owner for row in rows]))
+                    .execution_options(synchronize_session=False))
+    return sum(1 for _, owner in made if owner not in failed), len(rows)
+
+
+# PostgreSQL: the outbox rows, their recipients rows and the queue rows' deletion in one statement,
+# the messages passed as one array per column (a multi-row VALUES of 80 rows x 14 columns cost more
+# to build and parse than the database took to write them). The queue rows go by the physical
+# address of the rows locked above: a table filled a moment ago has no statistics yet, and the
+# planner would read the broadcast's whole key range to find them by key.
+_WRITE_POSTGRES = sql_text("""
+WITH message AS (
+  SELECT * FROM unnest(CAST(:owner_id AS integer[]), CAST(:channel AS varchar[]), CAST(:address AS varchar[]),
+                       CAST(:text AS text[]), CAST(:options AS json[]), CAST(:template_vars AS json[]),
+                       CAST(:dedupe_key AS varchar[]), CAST(:status AS varchar[]), CAST(:error AS text[]))
+    AS m(owner_id, channel, address, text, options, template_vars, dedupe_key, status, error)
+), written AS (
+  INSERT INTO outbox (owner_id, channel, address, kind, priority, text, options, template_vars, dedupe_key, status,
+                      attempts, error, created_at, updated_at)
+  SELECT owner_id, channel, address, :kind, :priority, text, options, template_vars, dedupe_key, status, 0, error,
+         :now, :now FROM message
+  ON CONFLICT (dedupe_key) DO NOTHING
+  RETURNING id, owner_id, status
+), linked AS (
+  INSERT INTO broadcast_recipients (broadcast_id, owner_id, outbox_id) SELECT :broadcast_id, owner_id, id FROM written
+  ON CONFLICT DO NOTHING
+), taken AS (
+  DELETE FROM broadcast_queue WHERE ctid = ANY(CAST(:tids AS tid[]))
+)
+SELECT count(*) FROM written WHERE status = 'pending'
+""").bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _write_postgres(session: Session, broadcast_id: int, messages: list[dict[str, Any]], tids: list[str],
+                    now: datetime) -> int:
+    from bot.pipeline import PRIORITY
+
+    columns = {name: [m[name] for m in messages] for name in ("owner_id", "channel", "address", "text", "dedupe_key",
+                                                                "status", "error")}
+    columns["options"] = [json.dumps(m["options"], ensure_ascii=False) for m in messages]
+    columns["template_vars"] = [json.dumps(m["template_vars"], ensure_ascii=False) for m in messages]
+    return session.scalar(_WRITE_POSTGRES, {**columns, "kind": KIND, "priority": PRIORITY[KIND], "now": now,
+                                            "broadcast_id": broadcast_id, "tids": tids}) or 0
+
+
+def has_queued(session: Session, channel: str, wrote_since: datetime | None = None) -> bool:
+    """Are there recipients of this channel (who wrote since `wrote_since`, when given) whose
+    broadcast messages are still to be written?"""
+    waiting = exists().where(BroadcastQueued.broadcast_id == Broadcast.id, BroadcastQueued.channel == channel)
+    if wrote_since is not None:
+        waiting = exists().where(BroadcastQueued.broadcast_id == Broadcast.id, BroadcastQueued.channel == channel,
+                                 BroadcastQueued.owner_id == Owner.id, Owner.last_inbound_at >= wrote_since)
+    return session.scalar(select(Broadcast.id).where(Broadcast.status.in_(ACTIVE), waiting).limit(1)) is not None
 
 
 def needs_text(row) -> bool:
-    """An outbox row of a broadcast whose words are still to be written for its owner."""
+    """An outbox row of a broadcast whose words are still to be written for its owner: rows queued
+    before the recipients queue (migration bcast_0001) were written without their text."""
     return row.kind == KIND and not row.text and isinstance(row.template_vars, dict) and TEXT_OF in row.template_vars
 
 
@@ -554,10 +765,13 @@ def send_now(db: Database, content: Content, **kwargs) -> tuple[Broadcast, Plan]
 
 
 def cancel(db: Database, broadcast_id: int, now: datetime | None = None) -> int:
-    """Stop a broadcast: nothing more is queued, and rows the sender has not claimed are
-    withdrawn. Returns how many outbox rows were withdrawn."""
+    """Stop a broadcast: nothing more is queued or written, and outbox rows the sender has not
+    claimed are withdrawn. Returns how many recipients were withdrawn (outbox rows not claimed, and
+    recipients whose message was not written yet: they stay in the queue as the record of it)."""
     now = now or utcnow()
     with db.session() as session:
+        # The lock waits for a sender writing this broadcast's messages (`_hold`): what it wrote is
+        # in the outbox when the UPDATE below runs.
         broadcast = _lock_broadcast(session, broadcast_id)
         if broadcast is None:
             raise BroadcastError([f"There is no broadcast {broadcast_id}."])
@@ -571,10 +785,11 @@ def cancel(db: Database, broadcast_id: int, now: datetime | None = None) -> int:
             .values(status="cancelled", updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount or 0
+        withdrawn += _count_queued(session, broadcast_id)
         broadcast.status = "cancelled"
         broadcast.cancelled_at = now
         broadcast.cancelled_count = (broadcast.cancelled_count or 0) + withdrawn
-    log.info("broadcast %s cancelled, %s outbox rows withdrawn", broadcast_id, withdrawn)
+    log.info("broadcast %s cancelled, %s recipients withdrawn", broadcast_id, withdrawn)
     return withdrawn
 
 
@@ -634,7 +849,9 @@ def not_delivered(session: Session, broadcast_id: int) -> list[dict[str, Any]]:
 
 
 def progress(session: Session, broadcast_id: int) -> dict[str, int]:
-    """Outbox rows of a broadcast by state; "total" and "done" (left the queue) added."""
+    """A broadcast's recipients by state; "total" and "done" (left the queue) added. A recipient
+    whose message is not written yet is "queued" ("cancelled" once the broadcast is); a written one
+    counts by its outbox row: "sent" and beyond only once the provider accepted it."""
     counts = {state: 0 for state in PROGRESS_STATES}
     rows = session.execute(
         select(OutboxMessage.status, func.count())
@@ -645,6 +862,10 @@ def progress(session: Session, broadcast_id: int) -> dict[str, int]:
     for status, count in rows:
         state = _STATE_OF.get(status, "queued")
         counts[state] += count
+    unwritten = _count_queued(session, broadcast_id)
+    if unwritten:
+        cancelled = session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id)) == "cancelled"
+        counts["cancelled" if cancelled else "queued"] += unwritten
     counts["total"] = sum(counts[s] for s in PROGRESS_STATES)
     counts["done"] = counts["total"] - counts["queued"]
     return counts

@@ -60,6 +60,7 @@ def deliver_waiting(services: Services, channel: str, address: str) -> list[Repl
     now = utcnow()
     with services.db.session() as session:
         reminders.feed_outbox(session, services.content, now, channel=channel, address=address)  # swept ones
+        broadcasts.feed_outbox(session, services.content, now, channel=channel, address=address)  # queued ones
         rows = session.scalars(select(OutboxMessage).where(
             OutboxMessage.channel == channel, OutboxMessage.address == address,
             OutboxMessage.status == "pending",

@@ -12,12 +12,14 @@ How a message moves
    row of the same address and the same or a better priority, no later one of a better
    priority), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several sender processes
    never take the same row. Reminders the sweep marked get their messages written first, about a
-   claim's worth (bot/reminders.py `feed_outbox`). Policy is applied here: an opted-out owner gets
-   nothing but direct replies, an unreachable owner nothing, quiet hours (20:00-07:00 WIB) hold
-   reminders and broadcasts until morning unless the owner wrote during the night, and the channel
-   chooses the form (WhatsApp: free text inside the 24-hour window, else the kind's approved
-   template, else `unsendable` with the reason). A broadcast row gets its words here, written for
-   its owner from the broadcast's template (bot/broadcasts.py `write_text`; a message that cannot be
+   claim's worth (bot/reminders.py `feed_outbox`), then the recipients queued broadcasts recorded,
+   about what the claim leaves of its size (bot/broadcasts.py `feed_outbox`; during quiet hours
+   only those of owners who wrote tonight: the others' would be held anyway). Policy is applied
+   here: an opted-out owner gets nothing but direct replies, an unreachable owner nothing, quiet
+   hours (20:00-07:00 WIB) hold reminders and broadcasts until morning unless the owner wrote
+   during the night, and the channel chooses the form (WhatsApp: free text inside the 24-hour
+   window, else the kind's approved template, else `unsendable` with the reason). A broadcast row queued before the recipients
+   queue existed gets its words here (bot/broadcasts.py `write_text`; a message that cannot be
    written is `unsendable` with the reason). A claimed row becomes `sending`, its `attempts`
    grows by one and `not_before` becomes the lease end (SENDER_LEASE_SECONDS).
 2. Send, outside any transaction, through the channel's real client.
@@ -97,6 +99,7 @@ MAX_BACKOFF = 900.0
 RATE_LIMIT_PAUSE = 0.1  # seconds the channel waits after a 429 that names no wait
 MAX_GROUP = 8
 RECORD_INTERVAL = 0.02
+NIGHT_FEED_SECONDS = 5.0  # quiet hours: how often to look for night writers with a broadcast queued
 DRAIN_PATIENCE = 20  # idle polls a drain waits for messages held by another sender  # an owner's messages sent back to back by one task (a turn's replies)
 WINDOW_CLOSED_CODE = "63016"
 BLOCKED_CODE = "21610"
@@ -301,6 +304,7 @@ class Sender:
         self.settings = settings
         self.cs = channel_settings
         self.stats = Stats()
+        self._night_feeds: dict[str, float] = {}  # channel -> when its night writers were last looked for
         self._wake: asyncio.Event | None = None  # made in the loop that runs the lanes
         self.lanes = {name: Lane(self, channel) for name, channel in channels.items()}
 
@@ -339,6 +343,7 @@ class Sender:
         groups: list[list[OutboxItem]] = []
         with self.db.session() as session:
             self._write_reminders(session, channel, limit, now)
+            self._write_broadcasts(session, channel, limit, now)
             firsts = session.scalars(query).all()
             # About a second's worth in all: followers only fill what the first rows left.
             followers = self._followers(session, channel, firsts, now, budget=limit - len(firsts))
@@ -437,6 +442,25 @@ class Sender:
 
         reminders.feed_outbox(session, get_content(self.settings.content_dir), now, channel=channel.name,
                               limit=max(limit, 1))
+
+    def _write_broadcasts(self, session: Session, channel: Channel, limit: int, now: datetime) -> None:
+        """Queued broadcasts record their recipients, not their messages (bot/broadcasts.py): write
+        the messages of about what this claim leaves room for, in this transaction. During quiet
+        hours only those of owners who wrote tonight (the others would wait for the morning in the
+        outbox), looked for every NIGHT_FEED_SECONDS: finding them reads every owner."""
+        from bot import broadcasts  # late, like reminders above
+
+        content = get_content(self.settings.content_dir)
+        period = quiet_period(now, self.settings.quiet_start_hour, self.settings.quiet_end_hour)
+        if period is None:
+            broadcasts.feed_outbox(session, content, now, channel=channel.name, ahead_of_sending=max(limit, 1))
+            return
+        looked = self._night_feeds.get(channel.name)
+        if looked is not None and time.monotonic() - looked < NIGHT_FEED_SECONDS:
+            return
+        self._night_feeds[channel.name] = time.monotonic()
+        broadcasts.feed_outbox(session, content, now, channel=channel.name, limit=max(limit, 1),
+                               wrote_since=period[0])
 
     def _write_text(self, session: Session, row: OutboxMessage, owner: Owner | None) -> None:
         """A broadcast is queued without its words (bot/broadcasts.py): write them for this owner
@@ -574,13 +598,15 @@ class Sender:
         """Anything of this channel due now (perhaps waiting behind another sender's send)?"""
         now = utcnow()
         O = OutboxMessage
-        from bot import reminders
+        from bot import broadcasts, reminders
 
+        period = quiet_period(now, self.settings.quiet_start_hour, self.settings.quiet_end_hour)
         with self.db.session() as session:
             return session.scalar(select(exists().where(
                 O.channel == channel.name, O.status == "pending",
                 or_(O.not_before.is_(None), O.not_before <= now),
-            ))) or reminders.has_marked(session, channel.name)
+            ))) or reminders.has_marked(session, channel.name) or broadcasts.has_queued(
+                session, channel.name, wrote_since=period[0] if period is not None else None)
 
     def release(self, items: list[OutboxItem]) -> None:
         """Give back claimed messages that were not tried (the one before them failed): they are

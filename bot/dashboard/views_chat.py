@@ -65,6 +65,7 @@ def routes(services: Services) -> list:
     def deliver_later_messages(address: str, after: int) -> tuple[list[dict], int]:
         with services.db.session() as session:
             reminders.feed_outbox(session, services.content, channel=DEMO_CHANNEL, address=address)  # swept ones
+            broadcasts.feed_outbox(session, services.content, channel=DEMO_CHANNEL, address=address)  # queued ones
             rows = session.scalars(select(OutboxMessage).where(
                 OutboxMessage.channel == DEMO_CHANNEL, OutboxMessage.address == address,
                 OutboxMessage.id > after, OutboxMessage.status.in_(("pending", "sending")))

@@ -1,7 +1,9 @@
 """Training events, who registered for them, and the broadcasts that announce them.
 
-A `Broadcast` is one message sent to a segment of owners; its rows in `broadcast_recipients`
-say who it was written for and which outbox row carries it (the outbox row's dedupe_key is
+A `Broadcast` is one message sent to a segment of owners. Queueing it records its recipients in
+`broadcast_queue` (one lean row each: the segment is fixed then); the sender writes each one's
+outbox message when it claims work and moves the recipient to `broadcast_recipients`, which says
+who it was written for and which outbox row carries it (the outbox row's dedupe_key is
 "bc:<broadcast>:<owner>", so nobody gets the same broadcast twice, even across restarts).
 An `EventRegistration` is one owner's place at one event: registered, waitlisted, cancelled
 or attended.
@@ -86,8 +88,9 @@ class Broadcast(Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled|queuing|queued|cancelled
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)  # matched the segment when queued
-    queued_count: Mapped[int] = mapped_column(Integer, default=0)  # outbox rows written
-    cancelled_count: Mapped[int] = mapped_column(Integer, default=0)  # outbox rows withdrawn by cancel
+    queued_count: Mapped[int] = mapped_column(Integer, default=0)  # recipients recorded when queued
+    # recipients withdrawn by cancel (outbox rows not yet claimed, and recipients not yet written)
+    cancelled_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64), default="staff")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -110,3 +113,24 @@ class BroadcastRecipient(Base):
     # Not a foreign key on purpose: PostgreSQL checks each one with a trigger, about a second per
     # 100,000 rows of a broadcast; the row is written in the same statement as the outbox row.
     outbox_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class BroadcastQueued(Base):
+    """A recipient of a broadcast whose message is not written yet (bot/broadcasts.py).
+
+    Queueing a broadcast writes one such row per owner of the segment with one INSERT ... SELECT per
+    chunk: three integers' worth, one index, no foreign key, so 100,000 recipients cost a few tenths
+    of a second where their outbox rows (six indexes and a foreign-key trigger) took seconds. The
+    sender takes them in (broadcast, channel, owner) order when it claims work for that channel
+    (`feed_outbox`), writes the outbox message in the owner's words and deletes the row, in one
+    transaction. A cancelled broadcast keeps its rows: they are who it was withdrawn from.
+
+    No foreign key to owners either (PostgreSQL checks each one with a trigger): the sender drops
+    the row of an owner erased meanwhile."""
+
+    __tablename__ = "broadcast_queue"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    broadcast_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -23,6 +23,7 @@ from bot import broadcasts, events, reminders
 from bot.clock import JAKARTA, utcnow
 from storage.models import OutboxMessage, Owner
 from storage.models.events import EventRegistration, TrainingEvent
+from tests.broadcasts.factories import write_queued
 from tests.dialogue_runner import EXPECT, SETUP
 from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 
@@ -51,9 +52,9 @@ def _setup_invitation(conv, spec) -> None:
     with conv.db.session() as session:
         event_id = _latest_event(session).id
     broadcasts.send_now(conv.db, conv.content, segment="all", template=None, event_id=event_id)
-    with conv.db.session() as session:  # what the sender does: write each message, send it
-        pending = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
-        for row in broadcasts.write_texts(session, list(pending), conv.content):
+    write_queued(conv.db, conv.content)  # what the sender does: write each message, send it
+    with conv.db.session() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")):
             row.status, row.sent_at = "sent", utcnow()
 
 

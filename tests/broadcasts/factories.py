@@ -38,3 +38,23 @@ def bulk_owners(db, count: int, start: int = 0, **fields) -> None:
     with db.engine.begin() as conn:
         for start_at in range(0, len(rows), 10000):
             conn.execute(insert(Owner.__table__), rows[start_at:start_at + 10000])
+
+
+def write_queued(db, content, now=None) -> int:
+    """What running senders do, claim after claim: write the outbox message of every recipient
+    the queued broadcasts recorded (bot/broadcasts.py `feed_outbox`), here all of them at once."""
+    from sqlalchemy import select
+
+    from bot import broadcasts
+    from storage.models.events import BroadcastQueued
+
+    written = 0
+    with db.session() as session:
+        channels = set(session.scalars(select(BroadcastQueued.channel).distinct()))
+    for channel in sorted(channels):
+        while True:
+            with db.session() as session:
+                if not broadcasts.has_queued(session, channel):
+                    break
+                written += broadcasts.feed_outbox(session, content, now, channel=channel)
+    return written

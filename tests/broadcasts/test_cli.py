@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from bot import broadcasts
 from bot.cli import main
 from bot.clock import local, utcnow
 from storage.models import OutboxMessage
@@ -71,7 +72,7 @@ def test_broadcast_bad_segment_or_template_prints_errors_and_queues_nothing(cli,
         assert session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
 
-def test_broadcast_preview_send_status_cancel(cli, db):
+def test_broadcast_preview_send_status_cancel(cli, db, content):
     with db.session() as session:
         for name in ("Siti Aminah", "Budi", "Ani"):
             make_owner(session, name=name)
@@ -87,6 +88,9 @@ def test_broadcast_preview_send_status_cancel(cli, db):
     sent = cli("broadcast", "send", "--segment", "sector=food", "--message", "Halo {{ first_name }}!", "--yes")
     assert sent.exit_code == 0, sent.output
     assert "Broadcast 1: 3 messages queued" in sent.output
+    assert "queued 3 · sent 0" in cli("broadcast", "status", "1").output
+    with db.session() as session:  # the sender writes one message, and it is delivered
+        assert broadcasts.feed_outbox(session, content, channel="whatsapp", limit=1) == 1
     with db.session() as session:
         first = session.execute(select(OutboxMessage.id).order_by(OutboxMessage.id)).scalars().first()
         session.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(status="delivered"))
@@ -108,7 +112,7 @@ def test_broadcast_scheduled_with_at_is_queued_by_tick(cli, db, clock):
     assert "broadcasts queued: 0" in cli("events", "tick").output
     clock.shift(timedelta(hours=2))
     assert "broadcasts queued: 1" in cli("events", "tick").output
-    assert outbox_count(db) == 1
+    assert "queued 1 · sent 0" in cli("broadcast", "status", "1").output
 
 
 def test_event_invitation_then_attendance_mark_and_export(cli, db, content):

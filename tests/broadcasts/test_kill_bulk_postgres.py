@@ -1,5 +1,6 @@
 """SIGKILL in the middle of the set-based writers on PostgreSQL, then the scheduler's next run:
-every due reminder and every recipient of a broadcast is in the outbox exactly once."""
+every due reminder is in the outbox exactly once, and every recipient of a broadcast is recorded
+once and gets exactly one message."""
 from __future__ import annotations
 
 import multiprocessing
@@ -12,10 +13,10 @@ from bot import broadcasts, reminders
 from bot.content import get_content
 from storage.db import Database
 from storage.models import OutboxMessage, Owner
-from storage.models.events import Broadcast, BroadcastRecipient
+from storage.models.events import Broadcast, BroadcastQueued, BroadcastRecipient
 from storage.models.reminders import Reminder
 from tests.broadcasts.bulk_workers import enqueue_in_process, sweep_in_process
-from tests.broadcasts.factories import bulk_owners
+from tests.broadcasts.factories import bulk_owners, write_queued
 from tests.gmp.helpers import WIB_0900, write_marked
 
 TOTAL = 12_000
@@ -25,6 +26,11 @@ CHUNK = 300
 def _outbox_rows(db) -> int:
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def _recipients_recorded(db) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(BroadcastQueued))
 
 
 def _reminders_handed_over(db) -> int:
@@ -74,19 +80,23 @@ def test_sweep_killed_mid_way_then_resumed_queues_every_reminder_once(fresh_pg_u
     db.dispose()
 
 
-def test_enqueue_killed_mid_way_then_resumed_writes_every_recipient_once(fresh_pg_url):
+def test_enqueue_killed_mid_way_then_resumed_records_every_recipient_once(fresh_pg_url):
     db = Database(fresh_pg_url)
     bulk_owners(db, TOTAL)
     with db.session() as s:
         broadcast, _ = broadcasts.create(s, get_content(), segment="all", template="Halo {{ first_name }}")
-    _kill_mid_way(db, enqueue_in_process, (fresh_pg_url, broadcast.id, CHUNK))
+    _kill_mid_way(db, enqueue_in_process, (fresh_pg_url, broadcast.id, CHUNK), _recipients_recorded)
     assert broadcasts.sweep_due(db, get_content()) == [broadcast.id]  # the scheduler resumes it
     with db.session() as s:
         stored = s.get(Broadcast, broadcast.id)
         assert (stored.status, stored.recipient_count, stored.queued_count) == ("queued", TOTAL, TOTAL)
+        assert s.scalar(select(func.count(func.distinct(BroadcastQueued.owner_id)))) == TOTAL
+    assert _recipients_recorded(db) == TOTAL and _outbox_rows(db) == 0
+    assert write_queued(db, get_content()) == TOTAL  # what the senders do
+    with db.session() as s:
         assert s.scalar(select(func.count()).select_from(BroadcastRecipient)) == TOTAL
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.owner_id)))) == TOTAL
         linked = s.scalar(select(func.count()).select_from(BroadcastRecipient).join(
             OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id))
-    assert _outbox_rows(db) == TOTAL and linked == TOTAL
+    assert _outbox_rows(db) == TOTAL and linked == TOTAL and _recipients_recorded(db) == 0
     db.dispose()

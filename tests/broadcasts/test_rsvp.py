@@ -10,11 +10,12 @@ from sqlalchemy import select, update
 
 from bot import broadcasts, events
 from bot.clock import utcnow
+from bot.content import get_content
 from bot.messages import Inbound
 from bot.pipeline import handle
 from storage.models import OutboxMessage
 from storage.models.events import EventRegistration
-from tests.broadcasts.factories import make_owner
+from tests.broadcasts.factories import make_owner, write_queued
 from tests.gmp.helpers import sweep_due  # the sweep, then the sender writing its messages
 
 
@@ -47,6 +48,8 @@ def setting(db, content, clock):
 
 
 def mark_sent(db):
+    """What the senders do: write each queued recipient's message, and send it."""
+    write_queued(db, get_content())
     with db.session() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
                         .values(status="sent", sent_at=utcnow()))

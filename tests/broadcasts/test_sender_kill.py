@@ -1,6 +1,7 @@
 """A broadcast drained by real sender processes (`umkm-bot sender`) on PostgreSQL, two of them
 killed with SIGKILL mid-broadcast (one while sends hang in flight) and others started in their
-place: every owner receives the broadcast exactly once.
+place: every owner receives the broadcast exactly once. The broadcast is queued as recipients only:
+the senders write each message as they claim work, so the kills also land between writing and sending.
 
 The WhatsApp API is the local fake provider (tests/channels/fake_providers.py), reached by the real
 twilio client; it counts what it accepted. Like Twilio, it reports each accepted message back: a
@@ -30,6 +31,7 @@ from bot.content import get_content
 from bot.sender import record_delivery_status
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.models.events import BroadcastQueued
 from tests.broadcasts.factories import bulk_owners
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC, REPO
 from tests.channels.fake_providers import FakeProviders
@@ -86,11 +88,11 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
-@pytest.mark.timeout(180)
 def _unsent(session) -> str:
     left = session.scalar(select(func.count()).select_from(OutboxMessage)
                           .where(OutboxMessage.status.in_(("pending", "sending"))))
-    return f"{left} messages never left the outbox" if left else ""
+    unwritten = session.scalar(select(func.count()).select_from(BroadcastQueued))
+    return f"{left} messages never left the outbox, {unwritten} never written" if left or unwritten else ""
 
 
 def run_senders_killed_mid_way(db: Database, env: dict, fake: FakeProviders, hung: list[str], first_dies_at: int,
@@ -124,12 +126,16 @@ def run_senders_killed_mid_way(db: Database, env: dict, fake: FakeProviders, hun
         fake.stop()
 
 
+@pytest.mark.timeout(180)
 def test_sender_killed_and_restarted_mid_broadcast_sends_each_owner_exactly_once(fresh_pg_url, tmp_path):
     db = Database(fresh_pg_url)
     bulk_owners(db, OWNERS, last_inbound_at=utcnow())  # inside the 24-hour window: free text
     content = get_content(REPO / "content")
     broadcast, checked = broadcasts.send_now(db, content, segment="all", template="Halo {{ first_name }}, pelatihan GMP!")
     assert checked.recipients == OWNERS
+    with db.session() as session:  # queued as recipients: the senders write the messages
+        assert session.scalar(select(func.count()).select_from(BroadcastQueued)) == OWNERS
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
     fake = FakeProviders().start()
     env = _env(fresh_pg_url, fake.url, tmp_path)
