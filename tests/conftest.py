@@ -5,6 +5,8 @@ migrated once; every test starts from empty tables.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,22 @@ from storage.scratch import create_database, drop_database
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 ARTIFACTS = REPO / "test-artifacts"
+
+
+def pytest_configure(config):
+    """One cache folder for the understanding classifier (bot/nlu/model.py) for this run and every
+    process its tests start: the first fit of the run is stored, every later start loads it. Empty at
+    the start of each run, as on a fresh CI machine (unless UMKM_CACHE_DIR is set already)."""
+    if not os.environ.get("UMKM_CACHE_DIR"):
+        config._umkm_cache_dir = tempfile.mkdtemp(prefix="umkm-test-cache-")
+        os.environ["UMKM_CACHE_DIR"] = config._umkm_cache_dir
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_umkm_cache_dir", None)
+    if folder:
+        os.environ.pop("UMKM_CACHE_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _create_pg_database() -> str:

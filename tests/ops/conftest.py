@@ -33,9 +33,11 @@ def wait_for(predicate, timeout: float, what: str):
 
 
 def clean_env(**changes: str) -> dict:
-    """The test's environment without any channel or database setting, plus `changes`."""
+    """The test's environment without any channel or database setting, plus `changes`. The run's
+    classifier cache (UMKM_CACHE_DIR, tests/conftest.py) stays: it holds no setting of the service."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL", "METRICS_", "WHATSAPP_", "UMKM_"))}
+           if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL", "METRICS_", "WHATSAPP_", "UMKM_"))
+           or k == "UMKM_CACHE_DIR"}
     env.update(CONTENT_DIR=str(REPO / "content"))
     env.update(changes)
     return env
