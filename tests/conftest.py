@@ -7,17 +7,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from bot.content import get_content
 from storage.db import Database
 from storage.models import Base
-from storage.scratch import create_database, drop_database
+from storage.scratch import drop_database
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
@@ -40,12 +42,39 @@ def pytest_unconfigure(config):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _create_pg_database() -> str:
-    return create_database(PG_ADMIN_URL, prefix="umkm_test")
+def create_pg_database(prefix: str = "umkm_test", template: str | None = None) -> str:
+    """A new PostgreSQL database (a copy of `template`, a database URL, when given) that commits
+    without waiting for its WAL to reach the disk: ~0.3 ms instead of ~2 ms a commit here. What other
+    connections see, locks and SKIP LOCKED are unchanged; only a crash of the server could lose the
+    last commits, and no test crashes it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            source = f' TEMPLATE "{make_url(template).database}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    finally:
+        admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
-def _drop_pg_database(url: str) -> None:
+def drop_pg_database(url: str) -> None:
     drop_database(PG_ADMIN_URL, url)
+
+
+@pytest.fixture(scope="session")
+def _pg_template():
+    """A migrated PostgreSQL database that the test databases are copied from (CREATE DATABASE ...
+    TEMPLATE, ~0.15 s) instead of each running every migration (~1 s). Nothing connects to it after."""
+    if not PG_ADMIN_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
+    url = create_pg_database("umkm_test_template")
+    database = Database(url)
+    database.migrate()
+    database.dispose()
+    yield url
+    drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -58,15 +87,12 @@ def _sqlite_db(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def _postgres_db():
-    if not PG_ADMIN_URL:
-        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
-    url = _create_pg_database()
+def _postgres_db(_pg_template):
+    url = create_pg_database(template=_pg_template)
     db = Database(url)
-    db.migrate()
     yield db
     db.dispose()
-    _drop_pg_database(url)
+    drop_pg_database(url)
 
 
 def _empty(db: Database) -> None:
@@ -108,16 +134,11 @@ def pg_db(request) -> Database:
 
 
 @pytest.fixture
-def fresh_pg_url():
+def fresh_pg_url(_pg_template):
     """A brand-new PostgreSQL database URL, migrated, for tests that start other processes."""
-    if not PG_ADMIN_URL:
-        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
-    url = _create_pg_database()
-    database = Database(url)
-    database.migrate()
-    database.dispose()
+    url = create_pg_database(template=_pg_template)
     yield url
-    _drop_pg_database(url)
+    drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.scratch import create_database, drop_database
+from tests.conftest import create_pg_database, drop_pg_database
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "umkm-bot"
@@ -48,9 +48,9 @@ def empty_pg_url():
     """A brand-new PostgreSQL database that nothing has migrated yet."""
     if not PG_ADMIN_URL:
         pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
-    url = create_database(PG_ADMIN_URL, prefix="umkm_ops")
+    url = create_pg_database(prefix="umkm_ops")
     yield url
-    drop_database(PG_ADMIN_URL, url)
+    drop_pg_database(url)
 
 
 # The channel tests' fixtures: the app with both channels on, talking to the fake providers.
