@@ -4,6 +4,7 @@ migrated once; every test starts from empty tables.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -26,20 +27,56 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 ARTIFACTS = REPO / "test-artifacts"
 
 
+# Tests that measure a service under load inside the suite (their own clients flood it for a few
+# seconds): with pytest-xdist (`make test`) they run while the other worker waits, so that its tests
+# do not take the CPU their load generator needs. Listed here rather than marked in each file.
+ALONE = {
+    "tests/security/test_signin.py::test_a_sign_in_flood_does_not_stop_signed_webhooks",
+}
+
+
 def pytest_configure(config):
     """One cache folder for the understanding classifier (bot/nlu/model.py) for this run and every
     process its tests start: the first fit of the run is stored, every later start loads it. Empty at
-    the start of each run, as on a fresh CI machine (unless UMKM_CACHE_DIR is set already)."""
+    the start of each run, as on a fresh CI machine (unless UMKM_CACHE_DIR is set already).
+    With pytest-xdist the workers inherit it, and the lock files of ALONE, from the main process."""
     if not os.environ.get("UMKM_CACHE_DIR"):
         config._umkm_cache_dir = tempfile.mkdtemp(prefix="umkm-test-cache-")
         os.environ["UMKM_CACHE_DIR"] = config._umkm_cache_dir
+    if not os.environ.get("UMKM_TEST_LOCKS"):
+        config._umkm_test_locks = tempfile.mkdtemp(prefix="umkm-test-locks-")
+        os.environ["UMKM_TEST_LOCKS"] = config._umkm_test_locks
 
 
 def pytest_unconfigure(config):
-    folder = getattr(config, "_umkm_cache_dir", None)
-    if folder:
-        os.environ.pop("UMKM_CACHE_DIR", None)
-        shutil.rmtree(folder, ignore_errors=True)
+    for attribute, variable in (("_umkm_cache_dir", "UMKM_CACHE_DIR"), ("_umkm_test_locks", "UMKM_TEST_LOCKS")):
+        folder = getattr(config, attribute, None)
+        if folder:
+            os.environ.pop(variable, None)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Every test holds a shared lock while it runs (setup to teardown), an ALONE test an exclusive
+    one. A turnstile in front gives the exclusive one its turn: once it waits there, no new test
+    starts until it has run. In one process (no xdist) nothing ever waits."""
+    folder = os.environ.get("UMKM_TEST_LOCKS")
+    if not folder or not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    alone = item.nodeid.split("[")[0] in ALONE
+    with open(Path(folder) / "turnstile", "a") as turnstile, open(Path(folder) / "tests", "a") as tests:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        fcntl.flock(tests, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(tests, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 def create_pg_database(prefix: str = "umkm_test", template: str | None = None) -> str:
