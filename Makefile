@@ -22,9 +22,12 @@ run: $(STAMP)
 	$(BIN)/umkm-bot run
 
 ## Run every test, on SQLite and on a real local PostgreSQL server (installed and started if missing).
+## Two pytest-xdist workers (one per core of the CI machine), each test file on one worker;
+## `make test PYTEST_WORKERS=0` runs them all in one process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) postgres chromium tesseract
 	$(BIN)/umkm-bot content check
-	TEST_POSTGRES_URL=$$(scripts/postgres-test-server url) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_POSTGRES_URL=$$(scripts/postgres-test-server url) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 postgres:
 	scripts/postgres-test-server start

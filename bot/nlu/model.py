@@ -8,13 +8,30 @@ word TF-IDF, and a linear support vector classifier (scikit-learn), trained at f
 - the phrases of content/intents.yaml (global words, flow entries, greetings).
 
 Products, permit numbers and places in the examples are replaced as in a message (bot/nlu/reading.py),
-so one example "izin {produk} apa" stands for every product. The model is kept per content object (in
-memory: training takes about a second); nothing is fetched at run time.
+so one example "izin {produk} apa" stands for every product. Nothing is fetched at run time.
+
+Training costs a few seconds of CPU (reading 1,200 examples, importing scikit-learn, fitting), which
+every process paid at start-up. The fitted numbers are therefore kept on disk (`UMKM_CACHE_DIR`, else
+`<UMKM_DATA_DIR>/cache`, else `var/cache`), keyed by a hash of everything training reads: the files of
+the content folder, the bot's own source (how examples are read), the versions of scikit-learn and the
+libraries under it. A start with an unchanged key loads them instead of training (tens of ms): the same
+numbers, so the same scores (tests/nlu/test_model_cache.py). A changed file means a new key and a fresh
+fit; a cache file that cannot be read or was made for another key is ignored and written again, by
+writing a temporary file and renaming it, so processes starting together never read half a file.
+In memory the model is kept per content object.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import re
+import sys
+import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from bot.content import Content
@@ -28,6 +45,14 @@ EXAMPLES_FILE = "nlu/examples.yaml"
 GLOBAL_LABELS = {"english": "language", "indonesian": "language"}
 FLOW_LABELS = {"reminders": "reminder"}
 NOT_TRAINED = {"ask"}  # entry phrases only (flows/entry.py): "tanya izin" opens the question prompt
+# The two feature spaces joined: character n-grams inside words (typos, glued words) and words and
+# word pairs, each TF-IDF weighted with a sublinear term frequency.
+VECTORISERS = (("char_wb", 2, 5), ("word", 1, 2))
+# Fixed, so that fitting the same examples twice gives the same numbers (liblinear shuffles the
+# examples in its solver; with a random seed two fits differed by up to 1e-4 in a weight).
+SOLVER_SEED = 0
+
+log = logging.getLogger(__name__)
 
 
 def training_examples(content: Content) -> list[tuple[str, str]]:
@@ -62,6 +87,42 @@ def example_words(content: Content) -> set[str]:
     for text, _ in training_examples(content):
         words.update(normalize(text.replace("{produk}", " "), content).split())
     return words
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+_TOKEN = re.compile(r"[^\s]+")
+
+
+def analyzer(kind: str, min_n: int, max_n: int) -> Callable[[str], list[str]]:
+    """The n-grams of a text, exactly as scikit-learn's TfidfVectorizer(analyzer=kind, ngram_range=
+    (min_n, max_n), token_pattern=r"[^\\s]+") builds them (lowercased; tests/nlu/test_model_cache.py
+    compares the two on every example and corpus message). Written out so that a process whose model
+    comes from the cache never imports scikit-learn (a second of CPU at start-up)."""
+    if kind == "char_wb":
+        def char_wb(text: str) -> list[str]:
+            grams: list[str] = []
+            for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+                word = f" {word} "
+                length = len(word)
+                for n in range(min_n, max_n + 1):
+                    offset = 0
+                    grams.append(word[:n])
+                    while offset + n < length:
+                        offset += 1
+                        grams.append(word[offset:offset + n])
+                    if offset == 0:  # a word shorter than n counts once
+                        break
+            return grams
+        return char_wb
+    if kind == "word":
+        def words(text: str) -> list[str]:
+            tokens = _TOKEN.findall(text.lower())
+            grams = list(tokens) if min_n == 1 else []
+            for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
+                grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+            return grams
+        return words
+    raise ValueError(f"unknown analyzer {kind!r}")
 
 
 @dataclass
@@ -124,13 +185,13 @@ def _fit(texts: list[str], labels: list[str], content: Content) -> Model:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    vectorisers = [TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
-                   TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[^\s]+")]
+    analyzers = [analyzer(*spec) for spec in VECTORISERS]
+    vectorisers = [TfidfVectorizer(analyzer=a, sublinear_tf=True) for a in analyzers]
     matrix = hstack([v.fit_transform(texts) for v in vectorisers]).tocsr()
-    classifier = LinearSVC(C=1.0, class_weight="balanced").fit(matrix, labels)
+    classifier = LinearSVC(C=1.0, class_weight="balanced", random_state=SOLVER_SEED).fit(matrix, labels)
     features, offset = [], 0
-    for v in vectorisers:
-        features.append((_Features(v.build_analyzer(), {g: int(i) for g, i in v.vocabulary_.items()}, v.idf_), offset))
+    for a, v in zip(analyzers, vectorisers):
+        features.append((_Features(a, {g: int(i) for g, i in v.vocabulary_.items()}, v.idf_), offset))
         offset += len(v.vocabulary_)
     temperature = float((content.data("nlu/settings.yaml") or {}).get("temperature", 6.0))
     return Model([str(c) for c in classifier.classes_], features, classifier.coef_, classifier.intercept_,
@@ -183,7 +244,8 @@ def train_topics(content: Content) -> Model:
     return _fit([normalize(t, content) for t, _ in pairs], [k for _, k in pairs], content)
 
 
-_models: dict[tuple[int, str], Model] = {}
+# Per content object (not per id(): a new Content may get the id of one that is gone).
+_models: "weakref.WeakKeyDictionary[Content, dict[str, Model]]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -196,11 +258,147 @@ def topic_model(content: Content) -> Model:
 
 
 def _cached(content: Content, name: str, build) -> Model:
-    key = (id(content), name)
     with _lock:
-        found = _models.get(key)
+        found = _models.get(content, {}).get(name)
     if found is not None:
         return found
-    trained = build(content)
+    trained = load_or_train(content, name, build)
     with _lock:
-        return _models.setdefault(key, trained)
+        return _models.setdefault(content, {}).setdefault(name, trained)
+
+
+# --- the fitted numbers on disk ------------------------------------------------------------------
+CACHE_FORMAT = 1  # raise when what is stored changes
+_LIBRARIES = ("scikit-learn", "scipy", "numpy", "rapidfuzz", "PyYAML")
+_BOT_SOURCE = Path(__file__).resolve().parents[1]  # the `bot` package: how examples are read
+_sources: "weakref.WeakKeyDictionary[Content, str]" = weakref.WeakKeyDictionary()  # what training reads
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("UMKM_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit)
+    data = os.environ.get("UMKM_DATA_DIR", "").strip()
+    if data:
+        return Path(data) / "cache"
+    from bot.config import REPO_ROOT
+
+    return REPO_ROOT / "var" / "cache"
+
+
+def _hash_files(digest, root: Path, pattern: str) -> None:
+    for path in sorted(p for p in root.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+
+
+def cache_key(content: Content, name: str) -> str:
+    """A hash of everything a fit of `name` on this content reads."""
+    with _lock:
+        sources = _sources.get(content)
+    if sources is None:
+        from importlib.metadata import version
+
+        digest = hashlib.sha256()
+        digest.update(f"{CACHE_FORMAT} python {sys.version_info[0]}.{sys.version_info[1]}\0".encode())
+        for library in _LIBRARIES:
+            digest.update(f"{library} {version(library)}\0".encode())
+        digest.update(repr((VECTORISERS, SOLVER_SEED)).encode())
+        _hash_files(digest, Path(content.root), "*")
+        digest.update(b"\0bot\0")
+        _hash_files(digest, _BOT_SOURCE, "*.py")
+        sources = digest.hexdigest()
+        with _lock:
+            _sources[content] = sources
+    return hashlib.sha256(f"{sources} {name}".encode()).hexdigest()
+
+
+def cache_path(content: Content, name: str) -> Path:
+    return cache_dir() / "nlu" / f"{name}-{cache_key(content, name)[:32]}.npz"
+
+
+def load_or_train(content: Content, name: str, build) -> Model:
+    """The model `build(content)` would fit, from the disk cache when it holds one for this key."""
+    key = cache_key(content, name)
+    path = cache_path(content, name)
+    found = _load(path, key)
+    if found is not None:
+        try:
+            os.utime(path)  # in use: never pruned as stale
+        except OSError:
+            pass
+        return found
+    trained = build(content)
+    _save(path, key, trained)
+    _prune(path, name)
+    return trained
+
+
+STALE_DAYS = 7
+
+
+def _prune(kept: Path, name: str) -> None:
+    """Remove the files of earlier contents or versions that nothing has loaded for a week."""
+    import time
+
+    cutoff = time.time() - STALE_DAYS * 86400
+    try:
+        for path in kept.parent.glob(f"{name}-*.npz"):
+            if path != kept and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _load(path: Path, key: str) -> Model | None:
+    import numpy as np
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["key"]) != key or int(stored["format"]) != CACHE_FORMAT:
+                return None
+            features, offset = [], 0
+            for i, spec in enumerate(VECTORISERS):
+                vocabulary = [str(g) for g in stored[f"vocabulary{i}"]]
+                columns = {g: c for c, g in enumerate(vocabulary)}
+                idf = stored[f"idf{i}"]
+                if len(idf) != len(vocabulary) or len(columns) != len(vocabulary):
+                    return None
+                features.append((_Features(analyzer(*spec), columns, idf), offset))
+                offset += len(vocabulary)
+            labels = [str(label) for label in stored["labels"]]
+            coef, intercept = stored["coef"], stored["intercept"]
+            if coef.shape != (len(labels), offset) and not (len(labels) == 2 and coef.shape == (1, offset)):
+                return None
+            loaded = Model(labels, features, coef, intercept, frozenset(str(e) for e in stored["examples"]),
+                           float(stored["temperature"]))
+    except Exception as exc:  # a half-written, truncated or foreign file: fit again
+        log.info("nlu model cache %s unreadable (%s); training", path.name, type(exc).__name__)
+        return None
+    return loaded
+
+
+def _save(path: Path, key: str, trained: Model) -> None:
+    import numpy as np
+
+    arrays = {"key": np.array(key), "format": np.array(CACHE_FORMAT), "labels": np.array(trained.labels),
+              "coef": trained.coef, "intercept": trained.intercept, "temperature": np.array(trained.temperature),
+              "examples": np.array(sorted(trained.examples), dtype=str)}
+    for i, (features, _offset) in enumerate(trained.features):
+        arrays[f"vocabulary{i}"] = np.array(sorted(features.columns, key=features.columns.__getitem__), dtype=str)
+        arrays[f"idf{i}"] = features.idf
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, **arrays)
+            os.replace(temporary, path)  # atomic: a reader sees the old file or the whole new one
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # a read-only or full disk: this process keeps its model, the next trains
+        log.warning("nlu model cache %s not written: %s", path, exc)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.scratch import create_database, drop_database
+from tests.conftest import create_pg_database, drop_pg_database
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "umkm-bot"
@@ -33,9 +33,11 @@ def wait_for(predicate, timeout: float, what: str):
 
 
 def clean_env(**changes: str) -> dict:
-    """The test's environment without any channel or database setting, plus `changes`."""
+    """The test's environment without any channel or database setting, plus `changes`. The run's
+    classifier cache (UMKM_CACHE_DIR, tests/conftest.py) stays: it holds no setting of the service."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL", "METRICS_", "WHATSAPP_", "UMKM_"))}
+           if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL", "METRICS_", "WHATSAPP_", "UMKM_"))
+           or k == "UMKM_CACHE_DIR"}
     env.update(CONTENT_DIR=str(REPO / "content"))
     env.update(changes)
     return env
@@ -46,9 +48,9 @@ def empty_pg_url():
     """A brand-new PostgreSQL database that nothing has migrated yet."""
     if not PG_ADMIN_URL:
         pytest.skip("TEST_POSTGRES_URL is not set (make test sets it)")
-    url = create_database(PG_ADMIN_URL, prefix="umkm_ops")
+    url = create_pg_database(prefix="umkm_ops")
     yield url
-    drop_database(PG_ADMIN_URL, url)
+    drop_pg_database(url)
 
 
 # The channel tests' fixtures: the app with both channels on, talking to the fake providers.

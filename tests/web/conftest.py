@@ -2,7 +2,7 @@
 `make test` through scripts/install-chromium; Playwright never downloads a browser here) against
 the real app served by uvicorn on a free local port, in a thread of the test process.
 
-One browser for the whole session; a fresh context (cookies) per test. Screenshots go to
+One browser per test module (see `browser`); a fresh context (cookies) per test. Screenshots go to
 test-artifacts/ (the `artifacts_dir` fixture).
 """
 from __future__ import annotations
@@ -26,8 +26,12 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium, started once per test module. Not once per session: Playwright's sync API keeps its
+    event loop running in the test thread while it is open, and later tests in the same process that
+    call asyncio.run() (the sender's drain) would fail; with pytest-xdist a worker runs the browser
+    modules between others."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
     from playwright.sync_api import sync_playwright
