@@ -104,7 +104,8 @@ def routes(services: Services) -> list:
     @page()
     async def poll(request: Request) -> Response:
         try:
-            after = int(request.query_params.get("after") or 0)
+            # Outbox ids are 32-bit integers: a larger "after" (a forged or broken poll) means nothing new.
+            after = min(max(int(request.query_params.get("after") or 0), 0), 2**31 - 1)
         except ValueError:
             after = 0
         messages, last = await db_call(deliver_later_messages, chat_address(request), after)

@@ -40,6 +40,10 @@ def test_a_mentor_reply_reaches_the_web_chat_owner(client, services, db, content
     texts = [m["text"] for m in polled["messages"]]
     assert any("Halo Bu Ani, saya Budi." in t for t in texts)
     assert client.get(f"/chat/poll?after={polled['last']}").json()["messages"] == []  # delivered once
+    # A forged poll beyond any 64-bit id (it overflowed SQLite's integer): nothing new, no error.
+    forged = client.get("/chat/poll", params={"after": "+" + "9" * 30})
+    assert forged.status_code == 200, (forged.status_code, forged.text[:300])
+    assert forged.json()["messages"] == []
     with db.session() as session:
         statuses = set(session.scalars(select(OutboxMessage.status).where(OutboxMessage.channel == "web")))
     assert statuses <= {"sent", "delivered"}
