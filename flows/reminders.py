@@ -192,6 +192,8 @@ def _what(text: str, when: dates.When | None, content: Content, words: dict[str,
     for w in kept:
         norm = normalize(w, content)
         if norm in drop:
+            if items and not after_verb and _has_words_after(kept, w, drop, edge, content):
+                items = []  # "ok nak nanti ibu coba, tolong ingetin ... buat ngurus nib": what comes after
             after_verb = True
             continue
         if after_verb and (norm in edge or not norm):
@@ -213,6 +215,12 @@ def _what(text: str, when: dates.When | None, content: Content, words: dict[str,
         out += w
     out = owner_reminders.clean_what(out)
     return out or None
+
+
+def _has_words_after(kept: list[str], verb: str, drop: frozenset[str], edge: frozenset[str], content: Content) -> bool:
+    """Words of substance after the request verb `verb` (its first place in `kept`)."""
+    rest = kept[kept.index(verb) + 1:]
+    return any((n := normalize(w, content)) and n not in drop and n not in edge and re.search(r"\w", w) for w in rest)
 
 
 def detect_reminder_request(text: str) -> tuple[float, dict] | None:

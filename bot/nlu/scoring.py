@@ -211,9 +211,12 @@ def nothing_yet_score(reading: Reading, ctx: Context) -> Scored:
 
     vocab = vocabulary(ctx.content)
     words = reading.word_set
-    if not reading.negated or "permit" in reading.slots or "product" in reading.slots or not words & vocab.have_words:
+    # "ibu blm pny nib jg": no NIB yet is no permit yet either (the NIB comes first).
+    nib_only = reading.slots.get("permit") == "nib" and "number" not in reading.slots
+    if not reading.negated or ("permit" in reading.slots and not nib_only) or "product" in reading.slots \
+            or not words & vocab.have_words:
         return 0.0, {}
-    if words - vocab.have_words - vocab.nothing_words - vocab.fillers - vocab.negation:
+    if words - vocab.have_words - vocab.nothing_words - vocab.fillers - vocab.negation - ({"nib"} if nib_only else set()):
         return 0.0, {}
     if not words & (vocab.nothing_words | OWN_WORDS):
         return 0.0, {}  # "blm ada" alone: not yet what? (at a question, the question's own answer)
@@ -442,6 +445,9 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
         probability += faq_share * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
     elif "product" in reading.slots and asks_permit(reading):
         probability += 0.4 * reading.scores.get("faq", 0.0)
+    elif sells_known_product(reading, ctx) and reading.act == "statement":
+        # "ibu bikin kue semprit..., dititip ke toko tetangga": what the words around drew away
+        probability += 0.7 * reading.scores.get("out_of_scope", 0.0)
     slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
     return probability, slots
 
@@ -521,9 +527,17 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     if unknown_product(reading):
         # "izin sepatu apa?": whatever permit question the classifier hears, the product is not ours.
         probability += 0.6 * sum(reading.scores.get(label, 0.0) for label in ("faq", "product_question", "legality"))
-    if known_product_permit_question(reading) or permit_named_question(reading):
+    if known_product_permit_question(reading) or permit_named_question(reading) or sells_known_product(reading, ctx):
         probability *= 0.3  # a product we know, or a permit we know, asked about: ours
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
+
+
+def sells_known_product(reading: Reading, ctx: Context) -> bool:
+    """"ibu bikin kue semprit, dititip ke toko tetangga": telling what one makes or sells, of a
+    product we know, is never out of scope, whatever else the sentence holds."""
+    from bot.nlu.reading import vocabulary
+
+    return "product" in reading.slots and bool(reading.word_set & vocabulary(ctx.content).sell_words)
 
 
 def permit_named_question(reading: Reading) -> bool:

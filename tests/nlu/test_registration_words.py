@@ -14,6 +14,15 @@ from tests.nlu.through_channels import Chat
 ALL_DONE = "Semua izin di jalur Anda sudah selesai"
 
 
+def registered_chat(harness, channel: str, address: str, products: list[str]) -> Chat:
+    """A registered owner (consent given, products known), and a chat with them on `channel`."""
+    with harness.db.session() as s:
+        s.add(Owner(channel=channel, address=address, lang="id", name="Bu Tin", business_name="Dapur Tin",
+                    sector="food", in_jakarta=True, products=products, has_permits=[], consent_at=utcnow(),
+                    registered_at=utcnow()))
+    return Chat(harness, channel, address)
+
+
 def _owner(harness, address: str) -> Owner:
     with harness.db.session() as s:
         return s.scalars(select(Owner).where(Owner.address == address)).one()
@@ -60,11 +69,7 @@ def test_whatsapp_registering_in_own_words_a_question_is_no_name_and_an_nib_repo
 
 
 def test_telegram_lanjut_after_registering_shows_the_permits_not_a_self_check(harness, content, clock):
-    with harness.db.session() as s:
-        s.add(Owner(channel="telegram", address="70502", lang="id", name="Bu Tin", business_name="Dapur Tin",
-                    sector="food", in_jakarta=True, products=["rempeyek"], has_permits=[], consent_at=utcnow(),
-                    registered_at=utcnow()))
-    chat = Chat(harness, "telegram", "70502")
+    chat = registered_chat(harness, "telegram", "70502", products=["rempeyek"])
     text = "\n".join(chat.say("lanjut"))
     assert "rempeyek" in text and "Cek mandiri" not in text and ALL_DONE not in text
 
@@ -72,11 +77,7 @@ def test_telegram_lanjut_after_registering_shows_the_permits_not_a_self_check(ha
 def test_telegram_an_nib_alone_is_not_every_permit_done(harness, content, clock):
     """A registered owner with no product on the pathway reports the NIB with its number: the next
     step is the products' permit, never "Selamat! Semua izin ... sudah selesai"."""
-    with harness.db.session() as s:
-        s.add(Owner(channel="telegram", address="70501", lang="id", name="Bu Sri", business_name="Dapur Sri",
-                    sector="food", in_jakarta=True, products=[], has_permits=[], consent_at=utcnow(),
-                    registered_at=utcnow()))
-    chat = Chat(harness, "telegram", "70501")
+    chat = registered_chat(harness, "telegram", "70501", products=[])
     sent = chat.say("nib sy udh keluar")
     assert "13 angka" in sent[-1]
     text = "\n".join(chat.say("8120012345678"))
@@ -86,11 +87,7 @@ def test_telegram_an_nib_alone_is_not_every_permit_done(harness, content, clock)
 
 
 def test_whatsapp_pausing_the_self_check_in_own_words_keeps_the_answers(harness, content, clock):
-    with harness.db.session() as s:
-        s.add(Owner(channel="whatsapp", address="+6281234569303", lang="id", name="Bu Tin", business_name="Dapur Tin",
-                    sector="food", in_jakarta=True, products=["rempeyek"], has_permits=[], consent_at=utcnow(),
-                    registered_at=utcnow()))
-    chat = Chat(harness, "whatsapp", "+6281234569303")
+    chat = registered_chat(harness, "whatsapp", "+6281234569303", products=["rempeyek"])
     assert "37 pertanyaan" in "\n".join(chat.say("mau cek dapur sy udh bener blm"))
     assert "(1/37)" in chat.say("ya")[-1]
     assert "(2/37)" in chat.say("iya ada")[-1]
@@ -101,11 +98,7 @@ def test_whatsapp_pausing_the_self_check_in_own_words_keeps_the_answers(harness,
 
 
 def test_whatsapp_an_own_reminder_set_then_moved_in_own_words_and_erasing_asks_first(harness, content, clock):
-    with harness.db.session() as s:
-        s.add(Owner(channel="whatsapp", address="+6281234569304", lang="id", name="Bu Tin", business_name="Dapur Tin",
-                    sector="food", in_jakarta=True, products=["rempeyek"], has_permits=[], consent_at=utcnow(),
-                    registered_at=utcnow()))
-    chat = Chat(harness, "whatsapp", "+6281234569304")
+    chat = registered_chat(harness, "whatsapp", "+6281234569304", products=["rempeyek"])
     # A reminder request naming the PKP is the reminder, not the PKP answer (it was offered as a choice).
     text = "\n".join(chat.say("nak tolong ingetin ibu tgl 3 desember ada penyuluhan pkp di puskesmas"))
     assert "saya ingatkan" in text and "03-12" in text and "Maksud Anda yang mana" not in text
@@ -123,3 +116,24 @@ def test_whatsapp_an_own_reminder_set_then_moved_in_own_words_and_erasing_asks_f
     with harness.db.session() as s:
         owner = s.scalars(select(Owner).where(Owner.address == "+6281234569304")).one()
         assert owner.opted_out_at is None
+
+
+def test_whatsapp_a_first_conversation_of_an_older_owner_before_agreeing(harness, content, clock):
+    """Ten messages typed as a 60-year-old owner (the session's own check), replayed: before, the
+    cookie was "outside what I can help", the office question got the renewal answer, "blm pny nib"
+    got "I need your consent first", "iya boleh nak, simpen aja" was no consent and the reminder
+    was "coba, tolong ngurus nib"."""
+    address = "+6281234569305"
+    chat = Chat(harness, "whatsapp", address)
+    chat.say("assalamualaikum nak, ibu mau tanya2 soal ijin jualan")
+    text = "\n".join(chat.say("ibu bikin kue semprit sm kue kacang buat lebaran, dititip ke toko tetangga"))
+    assert text.startswith("Kue kering:") and "di luar" not in text
+    assert "Kue kering: Izin edar P-IRT" in chat.say("ya ibu bikin sendiri di dapur")[0]
+    assert "JakEVO" in "\n".join(chat.say("yg pirt itu ngurusnya kemana nak, ibu di cipayung"))
+    text = "\n".join(chat.say("kalo ibu ga bisa ke kantornya gmn"))
+    assert "AJIB" in text and "perpanjangan" not in text.lower()
+    assert "Langkah pertama selalu NIB" in chat.say("ibu blm pny nib jg")[0]
+    chat.say("ok nak nanti ibu coba, tolong ingetin ibu senin dpn ya buat ngurus nib")
+    text = "\n".join(chat.say("iya boleh nak, simpen aja"))  # agreeing: the reminder asked for is set
+    assert 'saya ingatkan "ngurus nib" Senin 30-11' in text
+    assert _owner(harness, address).consent_at is not None
