@@ -342,7 +342,21 @@ def handle_question(turn: Turn):
             turn.reprompt()
             return None
         if answer is None:
-            return NOT_UNDERSTOOD
+            # "sambelnya ibu bungkus plastik, tahan sebulan lebih" at "dikalengkan?": no answer to it,
+            # but facts of the product all the same. Noted; the question still waiting is asked again
+            # (or the next one, when they settle it).
+            known = current.get("facts") or {}
+            data = legality_rules.products(turn.content)
+            relevant = {fact for table in ("rules", "halal_rules")
+                        for rule in (data.get(table) or {}).get(decision.sector) or [] for fact in rule.get("when") or {}}
+            # ("anak ibu yg bantuin ngetik" tells of a child, which no rule of a sambal asks about)
+            extra = {k: v for k, v in said.items() if k not in known and k in relevant}
+            if not extra:
+                return NOT_UNDERSTOOD
+            turn.data["current"] = {**current, "facts": {**known, **extra}}
+            turn.say("legality.fact_noted")
+            _continue_classification(turn)
+            return None
     else:
         # The words after the yes/no ("gak, dijual beku"): the leading "gak" negates nothing there.
         said = classify.modifier_facts(" ".join(turn.norm.split()[1:]), turn.content)

@@ -447,7 +447,8 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
         probability += 0.4 * reading.scores.get("faq", 0.0)
     elif sells_known_product(reading, ctx) and reading.act == "statement":
         # "ibu bikin kue semprit..., dititip ke toko tetangga": what the words around drew away
-        probability += 0.7 * reading.scores.get("out_of_scope", 0.0)
+        # ("permisi mbak, ibu pedagang sambel pecel": a greeting too, but what she sells says more)
+        probability += 0.7 * (reading.scores.get("out_of_scope", 0.0) + reading.scores.get("greeting", 0.0))
     slots = {k: reading.slots[k] for k in ("product", "products", "facts") if k in reading.slots}
     return probability, slots
 

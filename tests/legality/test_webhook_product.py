@@ -142,3 +142,17 @@ def test_a_packaged_herbal_drink_asked_in_javanese_gets_its_route_not_the_label_
                                             sender=sender))
     text = "\n".join(bodies(harness))
     assert text.startswith("Minuman serbuk") and "P-IRT" in text and "Label pangan" not in text
+
+
+def test_a_greeting_that_says_what_she_sells_and_facts_beside_a_question_are_heard(harness, clock, content):
+    sender = "whatsapp:+6281234567113"
+    harness.twilio_post(harness.twilio_form("permisi mbak, ibu pedagang sambel pecel di pasar", sender=sender))
+    seen = bodies(harness)
+    assert "Sambal" in seen[-1] and "dikalengkan" in seen[-1]  # her product's questions, not a bare welcome
+    harness.twilio_post(harness.twilio_form("sambelnya ibu bungkus plastik, tahan sebulan lebih", sender=sender))
+    new = bodies(harness)[len(seen):]
+    assert new[0] == content.t("legality.fact_noted") and "dikalengkan" in new[-1]
+    seen += new
+    # Telling of her child helping her type is no fact of a sambal: nothing is "noted".
+    harness.twilio_post(harness.twilio_form("ibu udh tua mbak, anak ibu yg bantuin ngetik", sender=sender))
+    assert content.t("legality.fact_noted") not in bodies(harness)[len(seen):]
