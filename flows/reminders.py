@@ -452,13 +452,18 @@ JUST_CREATED = timedelta(minutes=10)
 
 def move_reminder(turn: Turn) -> bool:
     """A feature phrase (bot/nlu/rules.py): move an own reminder to another day or time."""
-    if turn.owner.consent_at is None or turn.looks_like_question():
-        return False
     words = turn.norm.split()
+    moving = bool(set(words) & MOVE_WORDS)
+    # Cheap tests first: this runs for most messages nothing else took; the database only after.
+    if turn.owner.consent_at is None or not (moving or (len(words) <= 4 and (
+            {"jam", "pukul"} & set(words) or any(c.isdigit() for c in turn.norm)))):
+        return False
+    if turn.looks_like_question():
+        return False
     rows = owner_reminders.pending(turn.session, turn.owner.id)
     if not rows:
         return False
-    if set(words) & MOVE_WORDS:
+    if moving:
         cut = next((i for i, w in enumerate(words) if w in TURN_WORDS and i > 0), None)
         if cut is None:
             return False
