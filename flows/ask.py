@@ -268,20 +268,13 @@ def answer_branch(turn: Turn, in_flow: bool) -> bool:
     """A message that settles the yes/no of the two branches just given ("iya di rumah pake alat
     biasa"): the product's route with that fact. Only words that say the fact count, never a bare
     yes, and only within `follow_up_minutes` (content/nlu/settings.yaml)."""
-    from datetime import datetime, timedelta
-
-    from bot.clock import as_utc
+    from bot.nlu.act import recent
 
     last = turn.data.get(BRANCHES_KEY)
-    if not isinstance(last, dict):
+    if not isinstance(last, dict) or not recent(turn, last.get("at")):
         return False
-    minutes = float((turn.content.data("nlu/settings.yaml") or {}).get("follow_up_minutes", 30))
-    try:
-        fresh = as_utc(turn.now) - as_utc(datetime.fromisoformat(str(last.get("at")))) <= timedelta(minutes=minutes)
-    except ValueError:
-        fresh = False
     told = classify.modifier_facts(turn.text, turn.content)
-    if not fresh or last.get("question") not in told or classify.find_products(turn.text, turn.content):
+    if last.get("question") not in told or classify.find_products(turn.text, turn.content):
         return False
     turn.data.pop(BRANCHES_KEY, None)
     return answer_product(turn, str(last["key"]), {**(last.get("facts") or {}), **told}, in_flow)

@@ -440,20 +440,17 @@ def _cancel(turn: Turn, what: str | None) -> None:
 
 
 # "yg tgl 3 itu dimajuin jd tgl 2", "pengingat pkp diundur ke jumat": moving one of the owner's own
-# reminders. The words before the turning word name the reminder (by its day or its words), the
-# words after it the new day or time. A time alone right after "Baik, saya ingatkan ..." ("jam 8
-# pagi") sets that reminder's time.
-MOVE_WORDS = frozenset({"majuin", "dimajuin", "dimajukan", "majukan", "maju", "undur", "diundur", "diundurkan",
-                        "mundur", "mundurin", "pindah", "dipindah", "pindahin", "dipindahkan", "geser", "digeser",
-                        "ganti", "diganti", "ubah", "diubah", "ganti", "move", "moved", "change"})
-TURN_WORDS = ("jadi", "menjadi", "ke", "to")
+# reminders (content/lexicon.yaml reminder_words `move`, `move_to`). The words before the turning
+# word name the reminder (by its day or its words), the words after it the new day or time. A time
+# alone right after "Baik, saya ingatkan ..." ("jam 8 pagi") sets that reminder's time.
 JUST_CREATED = timedelta(minutes=10)
 
 
 def move_reminder(turn: Turn) -> bool:
     """A feature phrase (bot/nlu/rules.py): move an own reminder to another day or time."""
     words = turn.norm.split()
-    moving = bool(set(words) & MOVE_WORDS)
+    vocab = _words(turn.content)
+    moving = bool(set(words) & vocab.get("move", frozenset()))
     # Cheap tests first: this runs for most messages nothing else took; the database only after.
     if turn.owner.consent_at is None or not (moving or (len(words) <= 4 and (
             {"jam", "pukul"} & set(words) or any(c.isdigit() for c in turn.norm)))):
@@ -464,12 +461,12 @@ def move_reminder(turn: Turn) -> bool:
     if not rows:
         return False
     if moving:
-        cut = next((i for i, w in enumerate(words) if w in TURN_WORDS and i > 0), None)
+        cut = next((i for i, w in enumerate(words) if w in vocab.get("move_to", frozenset()) and i > 0), None)
         if cut is None:
             return False
         old, new = " ".join(words[:cut]), " ".join(words[cut + 1:])
         named = [r for r in _due_on_the_day_named(turn, old) if r in rows] \
-            or owner_reminders.find(turn.session, turn.owner.id, old, ignore=MOVE_WORDS)
+            or owner_reminders.find(turn.session, turn.owner.id, old, ignore=vocab.get("move", frozenset()))
         when = dates.find_when(new, turn.now)
         if when is None:
             return False

@@ -243,19 +243,24 @@ def remember_topic(turn: "Turn", about: str | None) -> None:
 
 def last_about(turn: "Turn") -> str | None:
     """The permit of the last answer, while it is recent (settings.yaml `follow_up_minutes`)."""
+    last = turn.data.get(LAST_TOPIC_KEY)
+    if not isinstance(last, dict) or not last.get("about"):
+        return None
+    return str(last["about"]) if recent(turn, last.get("at")) else None
+
+
+def recent(turn: "Turn", at: str | None) -> bool:
+    """An answer given at `at` (ISO time) is one a follow-up may refer to (settings.yaml `follow_up_minutes`)."""
     from datetime import datetime, timedelta
 
     from bot.clock import as_utc
 
-    last = turn.data.get(LAST_TOPIC_KEY)
-    if not isinstance(last, dict) or not last.get("about"):
-        return None
     minutes = float((turn.content.data("nlu/settings.yaml") or {}).get("follow_up_minutes", 30))
     try:
-        at = as_utc(datetime.fromisoformat(str(last.get("at"))))
+        since = as_utc(turn.now) - as_utc(datetime.fromisoformat(str(at)))
     except ValueError:
-        return None
-    return str(last["about"]) if timedelta(0) <= as_utc(turn.now) - at <= timedelta(minutes=minutes) else None
+        return False
+    return timedelta(0) <= since <= timedelta(minutes=minutes)
 
 
 def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:

@@ -78,6 +78,7 @@ class Vocabulary:
         self.ask_verbs = words("ask_verbs")
         self.ask_only_words = words("ask_only_words")
         self.sell_words = words("sell_words")
+        self.sale_words = words("sale_words")
         self.have_words = words("have_words")
         self.nothing_words = words("nothing_words")
         self.report_done = words("report_done")

@@ -398,18 +398,21 @@ def label_words(reading: Reading) -> set[str]:
 
 
 MAY_WORDS = frozenset({"boleh", "bisa", "dapat"})
-SELL_WORDS = frozenset({"jual", "dijual", "jualan", "djual", "dipasarkan", "diedarkan", "edar", "dititip", "titip"})
 
 
-def asks_permit(reading: Reading) -> bool:
-    """Permit words ("perlu izin apa"), or whether it may be sold ("boleh dijual ga")."""
+def asks_permit(reading: Reading, ctx: Context) -> bool:
+    """Permit words ("perlu izin apa"), or whether it may be sold ("boleh dijual ga";
+    content/nlu/vocabulary.yaml `sale_words`)."""
+    from bot.nlu.reading import vocabulary
+
     words = reading.word_set
-    return bool(words & PERMIT_QUESTION_WORDS or (words & MAY_WORDS and words & SELL_WORDS))
+    return bool(words & PERMIT_QUESTION_WORDS
+                or (words & MAY_WORDS and words & vocabulary(ctx.content).sale_words))
 
 
-def known_product_permit_question(reading: Reading) -> bool:
+def known_product_permit_question(reading: Reading, ctx: Context) -> bool:
     """A permit question about a product the rules know ("izin kunyit asam botol buat pelancar haid apa?")."""
-    return "product" in reading.slots and asks_permit(reading) \
+    return "product" in reading.slots and asks_permit(reading, ctx) \
         and reading.act == "question" and not label_words(reading)
 
 
@@ -435,7 +438,7 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
         probability *= 0.5  # no product we know ("izin sepatu apa" is out of scope, said kindly)
     if label_words(reading):
         probability *= 0.3  # "apa yang harus ada di label sambal saya" asks about the label
-    elif known_product_permit_question(reading):
+    elif known_product_permit_question(reading, ctx):
         # "madu klanceng perlu izin bpom?", "izin bolu yang cuma awet 3 hari apa?": the product and its
         # facts settle it, whatever unfamiliar words ("pelancar haid") the classifier stumbles on.
         # Facts about the product in the message ("buatan rumah", "pelancar haid") make it more so.
@@ -443,7 +446,7 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
         if own_topic(reading, ctx) and not asks_particular(reading, ctx):
             probability, faq_share = 0.5 * probability, 0.2  # its own FAQ answer says it best
         probability += faq_share * reading.scores.get("faq", 0.0) + 0.7 * reading.scores.get("out_of_scope", 0.0)
-    elif "product" in reading.slots and asks_permit(reading):
+    elif "product" in reading.slots and asks_permit(reading, ctx):
         probability += 0.4 * reading.scores.get("faq", 0.0)
     elif sells_known_product(reading, ctx) and reading.act == "statement":
         # "ibu bikin kue semprit..., dititip ke toko tetangga": what the words around drew away
@@ -455,7 +458,7 @@ def product_score(reading: Reading, ctx: Context) -> Scored:
 
 def faq_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("faq", 0.0)
-    if permit_named_question(reading) and "product" not in reading.slots:
+    if permit_named_question(reading, ctx) and "product" not in reading.slots:
         probability += 0.6 * reading.scores.get("out_of_scope", 0.0)  # what the words around it drew away
     if reading.word_set & REMINDER_WORDS and reading.act != "question":
         probability *= 0.5  # "tolong ingetin ibu tgl 3 ada penyuluhan pkp": the reminder, not the PKP FAQ
@@ -464,7 +467,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         probability += reading.scores.get("permit_report", 0.0)  # the lost-number question
     if label_words(reading):
         probability += 0.7 * product
-    elif "product" in reading.slots and asks_permit(reading):
+    elif "product" in reading.slots and asks_permit(reading, ctx):
         if own_topic(reading, ctx) and not asks_particular(reading, ctx):
             probability += product  # "jamu gendong perlu izin?": the product's own FAQ answer
         else:
@@ -484,7 +487,7 @@ def faq_score(reading: Reading, ctx: Context) -> Scored:
         from bot.legality import faq
 
         status = faq.matcher(ctx.content).match(" ".join(reading.words) or reading.text).status
-        if status == "answer" or (status == "choose" and permit_named_question(reading)):
+        if status == "answer" or (status == "choose" and permit_named_question(reading, ctx)):
             probability = FAQ_MATCHED  # (naming a permit, close topics of it: the owner picks one)
     follow = follow_up(reading, ctx)
     return probability, ({"follow_up": follow} if follow else {})
@@ -528,7 +531,7 @@ def out_of_scope_score(reading: Reading, ctx: Context) -> Scored:
     if unknown_product(reading):
         # "izin sepatu apa?": whatever permit question the classifier hears, the product is not ours.
         probability += 0.6 * sum(reading.scores.get(label, 0.0) for label in ("faq", "product_question", "legality"))
-    if known_product_permit_question(reading) or permit_named_question(reading) or sells_known_product(reading, ctx):
+    if known_product_permit_question(reading, ctx) or permit_named_question(reading, ctx) or sells_known_product(reading, ctx):
         probability *= 0.3  # a product we know, or a permit we know, asked about: ours
     return probability, {"unknown": " ".join(reading.unknown[:4])} if reading.unknown else {}
 
@@ -541,9 +544,9 @@ def sells_known_product(reading: Reading, ctx: Context) -> bool:
     return "product" in reading.slots and bool(reading.word_set & vocabulary(ctx.content).sell_words)
 
 
-def permit_named_question(reading: Reading) -> bool:
+def permit_named_question(reading: Reading, ctx: Context) -> bool:
     """"jual online di fb aja perlu pirt jg?": a question naming a permit and asking whether it is needed."""
-    return "permit" in reading.slots and reading.act == "question" and asks_permit(reading)
+    return "permit" in reading.slots and reading.act == "question" and asks_permit(reading, ctx)
 
 
 @lru_cache(maxsize=64)

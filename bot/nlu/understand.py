@@ -202,9 +202,10 @@ def _stage_rows(turn, understanding: Understanding) -> list[Candidate]:
     best = understanding.chosen[0] if understanding.decision == "take" else None
     cfg = settings(turn.content)
     if best is not None and state.step and best.rule.option and understanding.reading.act in ("question", "command") \
-            and not (best.name in STATEMENTS and _step_reads_statements(state)) and not _step_answers_first(turn) \
+            and not (best.name in STATEMENTS and _step_reads_statements(state)) \
             and best.score >= float(cfg.get("question_over_step", 0.8)) \
-            and len(understanding.reading.words) >= int(cfg.get("question_min_words", 4)):
+            and len(understanding.reading.words) >= int(cfg.get("question_min_words", 4)) \
+            and not _step_answers_first(turn):
         # A clear question or request of several words is no answer to a step that takes any text
         # ("Siapa nama Anda?" - "tolong ingatkan lusa jam 8 ambil sertifikat").
         rows.append(Candidate(best.rule, QUESTION_OVER_STEP, best.slots))
