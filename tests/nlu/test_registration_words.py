@@ -137,3 +137,12 @@ def test_whatsapp_a_first_conversation_of_an_older_owner_before_agreeing(harness
     text = "\n".join(chat.say("iya boleh nak, simpen aja"))  # agreeing: the reminder asked for is set
     assert 'saya ingatkan "ngurus nib" Senin 30-11' in text
     assert _owner(harness, address).consent_at is not None
+
+
+def test_telegram_thanks_for_the_help_mid_registration_is_thanks_not_the_help_page(harness, content, clock):
+    chat = Chat(harness, "telegram", "70503")
+    chat.say("assalamualaikum")
+    assert chat.say("yaudah sy ikut aja, simpen data sy")[-1] == content.t("registration.ask_name")
+    sent = chat.say("mkasih pak atas bantuannya")  # "mkasih": thanks; "bantuan" made it the help page
+    assert "Cara memakai Asisten UMKM" not in "\n".join(sent)
+    assert sent[-1].endswith(content.t("registration.ask_name"))
