@@ -281,6 +281,8 @@ def _no_name(turn: Turn, most_words: int) -> bool:
 
     if turn.looks_like_question() or len(turn.norm.split()) > most_words:
         return True
+    if "terima kasih" in f" {turn.norm} ":
+        return True  # "mkasih pak atas bantuannya" thanks; no name has "terima kasih" in it
     if yes_no_answer(turn.text, turn.content, allow_unknown=True) is not None:
         return True
     return read_text(turn.text, turn.content).act == "question"
