@@ -167,11 +167,22 @@ class Messages:
 class Connection:
     """A minimal keep-alive HTTP/1.1 client: the load generator shares the two cores, so it must be lean."""
 
+    # uvicorn closes a keep-alive connection after 5 s without a request. A client that writes into
+    # one just as it is closed sees a reset that says nothing about the service, so, as HTTP client
+    # pools do, a connection idle longer than this is dropped and opened afresh before use.
+    IDLE_LIMIT = 3.0
+
     def __init__(self, port: int):
         self.port = port
         self.reader = self.writer = None
+        self.last_used = 0.0
 
     async def post(self, raw: bytes) -> int:
+        now = time.monotonic()
+        if self.writer is not None and now - self.last_used > self.IDLE_LIMIT:
+            self.close()
+            self.writer = None
+        self.last_used = now
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         self.writer.write(raw)
