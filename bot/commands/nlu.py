@@ -13,6 +13,7 @@ import click
 
 from bot.config import load_settings
 from bot.content import Content
+from bot.nlu.evaluate import PARTS as CORPUS_PARTS
 
 
 def register(group: click.Group) -> None:
@@ -25,7 +26,7 @@ def register(group: click.Group) -> None:
         ctx.obj = Content(directory or load_settings().content_dir)
 
     @nlu_group.command("eval")
-    @click.option("--part", type=click.Choice(["heldout", "dev", "all"]), default="heldout", show_default=True)
+    @click.option("--part", type=click.Choice(sorted(CORPUS_PARTS)), default="heldout", show_default=True)
     @click.option("--corpus", type=click.Path(exists=True, file_okay=False), default=None,
                   help="Folder of the labelled corpus (default: tests/nlu of the repository).")
     @click.option("--errors", "-e", type=int, default=0, help="Also list this many misses.")

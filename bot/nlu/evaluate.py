@@ -20,7 +20,7 @@ from bot.nlu.understand import interpret
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_DIR = REPO / "tests" / "nlu"
-PARTS = {"heldout": ["heldout.yaml"], "dev": ["dev.yaml"], "all": ["dev.yaml", "heldout.yaml"]}
+PARTS = {"heldout": ["heldout.yaml"], "dev": ["dev.yaml"], "fresh": ["fresh.yaml"], "all": ["dev.yaml", "heldout.yaml"]}
 
 
 def load(part: str, directory: Path = CORPUS_DIR) -> list[dict]:
@@ -36,6 +36,7 @@ def load(part: str, directory: Path = CORPUS_DIR) -> list[dict]:
 class Report:
     total: int = 0
     correct: int = 0
+    fully: int = 0  # the interpretation and every labelled slot right: what the owner gets answered
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (expected, got)
     slot_checks: Counter = field(default_factory=Counter)
     slot_correct: Counter = field(default_factory=Counter)
@@ -84,17 +85,22 @@ def evaluate(items: list[dict], content: Content) -> Report:
         slots = understanding.slots if got == expected else {
             **{k: understanding.reading.slots[k] for k in understanding.reading.slots},
             "negated": understanding.reading.negated, "act": understanding.reading.act}
+        slots_right = True
         for name, value in (item.get("s") or {}).items():
             report.slot_checks[name] += 1
             if slots.get(name) == value:
                 report.slot_correct[name] += 1
             else:
+                slots_right = False
                 report.slot_errors.append((item["t"], name, value, slots.get(name)))
+        report.fully += got == expected and slots_right
     return report
 
 
 def render(report: Report, title: str, show_errors: int = 0) -> str:
     lines = [f"{title}: {report.correct}/{report.total} understood as labelled = {report.accuracy:.1%}",
+             f"with every labelled slot right too (topic, product, action): {report.fully}/{report.total}"
+             f" = {report.fully / max(report.total, 1):.1%}",
              "", f"{'interpretation':<18}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}"]
     for label, precision, recall, f1, support in report.per_label():
         lines.append(f"{label:<18}{precision:>10.2f}{recall:>8.2f}{f1:>7.2f}{support:>9}")
