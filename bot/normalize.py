@@ -37,6 +37,15 @@ def normalize(text: str, content: Content | None = None) -> str:
 def _normalize(text: str, content: Content) -> str:
     # Menu labels, option aliases and intent phrases are normalised on every message: cache them.
     lex = lexicon(content)
+    # A folded-hands emoji alone says thank you; after words it is only a polite "please"
+    # ("pagi pak 🙏" greets, "pirt sy gmn ya bu 🙏" asks): then it is dropped.
+    polite = [s for s in lex.get("polite_emoji") or [] if s in text]
+    if polite:
+        bare = text
+        for symbol in polite:
+            bare = bare.replace(symbol, " ")
+        if _NON_WORD.sub(" ", bare).strip():
+            text = bare
     for symbol, word in (lex.get("emoji") or {}).items():
         if symbol in text:
             text = text.replace(symbol, f" {word} ")
