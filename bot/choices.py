@@ -127,6 +127,8 @@ def match_option(text: str, options: list[Option], content: Content | None = Non
             candidates.setdefault(normalize(phrase, content), option)
     if norm in candidates:
         return candidates[norm]
+    if answers.thanks_only(text, content):
+        return None  # "oke makasih" picks no option, though "oke" alone would say yes
     answer = answers.yes_no(text, content)
     if answer == answers.UNKNOWN:
         # "tidak tahu" is close to "Tidak setuju" in letters and far from it in meaning.

@@ -38,6 +38,7 @@ from bot.content import content_check, get_content
 from bot.legality import classify, numbers, pathway, plain
 from bot.legality import rules as legality_rules
 from bot.legality.rules import lang_text
+from bot.nlu.answers import thanks_only
 from bot.nlu.reading import vocabulary
 from bot.normalize import normalize, word_set
 from bot.turn import Turn
@@ -325,6 +326,8 @@ def ask_question(turn: Turn) -> None:
 def handle_question(turn: Turn):
     current = turn.data["current"]
     decision = _decision(turn)
+    if thanks_only(turn.text, turn.content):
+        return NOT_UNDERSTOOD  # "oke thanks min" answers no question: the thanks is answered, the question stays
     # Facts in the answer's own words count too: "cuma awet 3 hari" answers the shelf-life question,
     # and "tidak, tapi dijual beku" also settles "frozen" so it is not asked next.
     answer = turn.yes_no(unknown=True)

@@ -71,6 +71,24 @@ def meaningful(text: str, content: Content | None = None) -> list[str]:
     return [w for w in normalize(text, content).split() if w and w not in fillers and squeeze(w) not in fillers]
 
 
+def _acknowledges(words: list[str], kept: list[tuple[str, str]], lists) -> bool:
+    return bool(kept) and kept[0][1] in lists.get("acknowledge", frozenset()) \
+        and _contains(words, lists.get("thanks", frozenset()))
+
+
+def thanks_only(text: str, content: Content | None = None) -> bool:
+    """"oke thanks min", "sip makasih": an acknowledgement with thanks, which answers no question."""
+    content = content or get_content()
+    lists = _lists(content)
+    words = normalize(text, content).split()
+    if not words or len(words) > MAX_ANSWER_WORDS:
+        return False
+    fillers = lists.get("fillers", frozenset())
+    kept = [(w, normalize(squeeze(w), content) or w) for w in words]
+    kept = [(w, s) for w, s in kept if w not in fillers and s not in fillers]
+    return _acknowledges(words, kept, lists)
+
+
 def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True) -> str | None:
     """"yes", "no", "unknown" (only when `allow_unknown`), or None when the text is no such answer.
 
@@ -92,6 +110,8 @@ def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True
         return YES
     fillers = lists.get("fillers", frozenset())
     kept = [(w, s) for w, s in zip(words, squeezed) if w not in fillers and s not in fillers]
+    if _acknowledges(words, kept, lists):
+        return None  # "oke thanks min": thanks for the answer, no yes to the question asked
     for index, (word, short) in enumerate(kept):
         pair = " ".join(w for w, _ in kept[index:index + 2])
         for answer in (NO, YES):  # two-word phrases first: "tidak mau", "ya sudah"
