@@ -103,8 +103,10 @@ def answer_question(turn: Turn, in_flow: bool) -> bool:
     return faq_or_unknown(turn, in_flow, product_expected=True)
 
 
-def faq_or_unknown(turn: Turn, in_flow: bool, product_expected: bool) -> bool:
-    """The FAQ answer; else, for a permit question about a product we do not know, say so."""
+def faq_or_unknown(turn: Turn, in_flow: bool, product_expected: bool, choices: list | None = None) -> bool:
+    """The FAQ answer; else, for a permit question about a product we do not know, say so.
+    `choices`: the topics the understanding step found close (bot/nlu/scoring.py `faq_topic`),
+    offered instead of the matcher's own when there is no answer."""
     matcher = faq.matcher(turn.content)
     result = matcher.match(turn.text)
     if result.status == "answer":
@@ -119,6 +121,9 @@ def faq_or_unknown(turn: Turn, in_flow: bool, product_expected: bool) -> bool:
         turn.say("legality.product_unknown", product=unknown)
         if not in_flow:
             _offer_mentor(turn)
+        return True
+    if choices and len(choices) >= 2 and not in_flow:
+        ask_which(turn, choices)
         return True
     if result.status == "choose" and not in_flow and len(result.candidates) >= 2:
         ask_which(turn, [t for t, _ in result.candidates])

@@ -68,6 +68,7 @@ class FaqMatcher:
         self.entity_penalty = float(cfg.get("entity_penalty", 25))
         self.definition_penalty = float(cfg.get("definition_penalty", 0))
         self.aspect_bonus = float(cfg.get("aspect_bonus", 0))
+        self.aspect_penalty = float(cfg.get("aspect_penalty", 0))
         self.aspect_words = {aspect: frozenset(normalize(str(w), content) for w in words)
                              for aspect, words in (cfg.get("aspect_words") or {}).items()}
         self.not_definition = frozenset(normalize(str(w), content) for w in cfg.get("not_definition_words") or [])
@@ -207,6 +208,8 @@ class FaqMatcher:
                 best -= self.definition_penalty
             if asked & topic.aspects:
                 best += self.aspect_bonus
+            elif asked and topic.aspects:
+                best -= self.aspect_penalty  # it answers another side of the permit than the one asked
             scored.append((topic, best))
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return scored
