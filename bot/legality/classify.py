@@ -87,6 +87,12 @@ class _Index:
         self.shop_products = frozenset(str(key) for key in data.get("shop_products") or [])
         for word in data.get("common_words") or []:
             self.known_words.update(normalize(str(word), content).split())
+        # And every word of the owner-style examples the understanding step learns from (products
+        # there are written {produk}): "kenapa" is no kelapa, "sambil" no sambal, "jangan" no rajangan.
+        from bot.nlu.model import example_words
+
+        alias_words = {w for _key, words in self.aliases for w in words}
+        self.known_words.update(w for w in example_words(content) if w not in alias_words)
         self.modifiers: list[tuple[tuple[str, ...], dict, dict | None]] = []
         for modifier in data.get("modifiers") or []:
             negated = modifier.get("when_negated")

@@ -228,7 +228,8 @@ def faq(turn: "Turn", candidate: "Candidate") -> bool:
     if status == "vague" and not in_flow:  # "bayar ga?" with nothing before it: which permit?
         ask.ask_which(turn, [t for t in (faq_topics.topic_by_key(turn.content, k) for k in topics) if t])
         return True
-    return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading))
+    choices = [t for t in (faq_topics.topic_by_key(turn.content, k) for k in topics) if t] if status == "choose" else None
+    return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading), choices=choices)
 
 
 # --- the last topic: a short follow-up question is about the permit just answered -----------------
@@ -242,11 +243,21 @@ def remember_topic(turn: "Turn", about: str | None) -> None:
 
 
 def last_about(turn: "Turn") -> str | None:
-    """The permit of the last answer, while it is recent (settings.yaml `follow_up_minutes`)."""
+    """The permit of the last answer, while it is recent (settings.yaml `follow_up_minutes`); else,
+    while a product is being classified, the permit its sector registers with (a soap: the
+    cosmetics notification), so "biayanya brp?" asked there is about that permit."""
     last = turn.data.get(LAST_TOPIC_KEY)
-    if not isinstance(last, dict) or not last.get("about"):
-        return None
-    return str(last["about"]) if recent(turn, last.get("at")) else None
+    if isinstance(last, dict) and last.get("about") and recent(turn, last.get("at")):
+        return str(last["about"])
+    current = turn.data.get("current") if turn.state.flow == "legality" else None
+    if isinstance(current, dict) and current.get("key"):
+        from bot.legality import classify
+        from bot.legality import rules as legality_rules
+
+        sector, _facts = classify.base_facts(turn.content, str(current["key"]))
+        permit = (legality_rules.products(turn.content).get("sector_permits") or {}).get(sector)
+        return str(permit) if permit else None
+    return None
 
 
 def recent(turn: "Turn", at: str | None) -> bool:
