@@ -180,9 +180,14 @@ def agrees_outright(turn: Turn) -> bool:
 
 
 def handle_consent(turn: Turn):
+    from bot.legality import numbers
+    from bot.nlu.reading import vocabulary
+
     words = turn.norm.split()
-    if set(words) & word_set(turn.content, "join_words") and not set(words) & word_set(turn.content, "no_words"):
-        # "yowes ibu daftar aja": asking to register is agreeing; never send the consent text again
+    if set(words) & word_set(turn.content, "join_words") and not set(words) & word_set(turn.content, "no_words") \
+            and not turn.looks_like_question() and numbers.find_kind(turn.text, turn.content) is None:
+        # "yowes ibu daftar aja": asking to register is agreeing; never send the consent text again.
+        # Registering a permit ("nib nya bisa sy daftarin pake hp kan?") is a question, no consent.
         return _consent_given(turn)
     if _worried_about_computers(turn):
         key = "registration.consent_no_computer"
@@ -209,8 +214,6 @@ def handle_consent(turn: Turn):
         return NOT_UNDERSTOOD
     if answer:
         return _consent_given(turn)
-    from bot.nlu.reading import vocabulary
-
     if len(words) > 1 and set(words) & vocabulary(turn.content).have_words:
         # "blm punya apa2" tells about the permits; it does not refuse the data question
         return NOT_UNDERSTOOD
