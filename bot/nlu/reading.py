@@ -75,6 +75,7 @@ class Vocabulary:
         self.question_tail = words("question_tail")
         self.command_verbs = words("command_verbs")
         self.fillers = words("fillers")
+        self.introduction = words("introduction_words")
         self.ask_verbs = words("ask_verbs")
         self.ask_only_words = words("ask_only_words")
         self.sell_words = words("sell_words")

@@ -31,7 +31,7 @@ from typing import Callable
 
 from bot.nlu import act
 from bot.nlu.scoring import (
-    Context, ask_score, check_score, legality_score, nothing_yet_score, registration_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
+    Context, ask_score, check_score, greeting_score, legality_score, nothing_yet_score, registration_score, thanks_score, classifier_score, global_word_score, label_hook_score, opt_out_score, out_of_scope_score, reminder_score,
     report_score, product_score, faq_score, reminder_in_list_score, delete_data_score,
 )
 
@@ -86,7 +86,7 @@ RULES: list[Rule] = [
     Rule("menu", 33, classifier_score("menu"), act.global_handler("menu"), option="nlu.option.menu"),
     Rule("language", 34, classifier_score("language"), act.global_handler("language"), option="nlu.option.language"),
     Rule("thanks", 40, thanks_score, act.thanks),
-    Rule("greeting", 41, classifier_score("greeting"), act.greeting),
+    Rule("greeting", 41, greeting_score, act.greeting),
     Rule("out_of_scope", 50, out_of_scope_score, act.out_of_scope),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -216,14 +217,50 @@ def nothing_yet_score(reading: Reading, ctx: Context) -> Scored:
     if not reading.negated or ("permit" in reading.slots and not nib_only) or "product" in reading.slots \
             or not words & vocab.have_words:
         return 0.0, {}
-    if words - vocab.have_words - vocab.nothing_words - vocab.fillers - vocab.negation - ({"nib"} if nib_only else set()):
+    from bot.legality import classify
+
+    plain = vocab.have_words | vocab.nothing_words | vocab.fillers | vocab.negation \
+        | classify._index(ctx.content).honorifics | ({"nib"} if nib_only else set())
+    # The first clause decides: "mbah blm punya apa2 izinnya, cm jualan di pasar aja selama ini"
+    # says no permit yet, and then how the owner sells.
+    clause = set(_first_clause(reading.text, ctx.content))
+    if clause - plain or not clause & vocab.have_words or not clause & vocab.negation:
         return 0.0, {}
-    if not words & (vocab.nothing_words | OWN_WORDS):
+    if not clause & (vocab.nothing_words | OWN_WORDS):
         return 0.0, {}  # "blm ada" alone: not yet what? (at a question, the question's own answer)
     return NOTHING_YET_SCORE, {}
 
 
+CLAUSE_BREAK = re.compile(r"[,.;!?\n]| (?:tapi|tp|cuma|cm|hanya|cuman|soalnya|karena|krn) ")
+
+
+def _first_clause(text: str, content: Content) -> list[str]:
+    return normalize(CLAUSE_BREAK.split(f" {text.lower()} ", 1)[0], content).split()
+
+
 OWN_WORDS = frozenset({"punya", "pegang", "memiliki"})
+INTRODUCTION_SCORE = 0.8
+
+
+def greeting_score(reading: Reading, ctx: Context) -> Scored:
+    """A greeting, or an introduction with nothing asked ("sy cucunya mbah sumarni"): the words are
+    introduction words (content/nlu/vocabulary.yaml), fillers and forms of address, and at most three
+    words we do not know (a name)."""
+    from bot.legality import classify
+    from bot.nlu.reading import vocabulary
+
+    score = reading.scores.get("greeting", 0.0)
+    if score >= INTRODUCTION_SCORE or reading.act == "question" or reading.negated or reading.slots:
+        return score, {}
+    vocab = vocabulary(ctx.content)
+    honorifics = classify._index(ctx.content).honorifics
+    words = reading.word_set
+    unknown = set(reading.unknown)
+    if not words & (honorifics | {"nama", "namanya", "namaku"}) and not words & vocab.introduction:
+        return score, {}
+    if len(unknown) > 3 or words - vocab.introduction - vocab.fillers - honorifics - unknown:
+        return score, {}
+    return INTRODUCTION_SCORE, {}
 
 
 def classifier_score(label: str) -> Callable[[Reading, Context], Scored]:
