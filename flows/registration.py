@@ -313,15 +313,28 @@ def handle_business(turn: Turn):
     return None
 
 
+def _sector_of_products(turn: Turn, text: str) -> str | None:
+    """The sector of the first product the text names (content/legality/products.yaml), if any."""
+    from bot.legality import classify
+
+    groups = classify.find_products(text, turn.content)
+    if not groups:
+        return None
+    sector, _facts = classify.base_facts(turn.content, groups[0][0].key)
+    return sector if sector in SECTOR_ALIASES else None
+
+
 def ask_sector(turn: Turn) -> None:
     turn.say("registration.ask_sector", options=_sector_options(turn))
 
 
 def handle_sector(turn: Turn):
     choice = turn.choose(_sector_options(turn))
-    if choice is None:
+    sector = choice.key if choice is not None else \
+        (None if turn.looks_like_question() else _sector_of_products(turn, turn.text))
+    if sector is None:
         return NOT_UNDERSTOOD
-    turn.owner.sector = choice.key
+    turn.owner.sector = sector
     _advance(turn)
     return None
 
@@ -333,6 +346,10 @@ def ask_products(turn: Turn) -> None:
 def handle_products(turn: Turn):
     if turn.looks_like_question():
         return NOT_UNDERSTOOD
+    if _names_a_place(turn):
+        # "sukoharjo, kartasura" answered ahead: never stored as products; the place is asked next
+        turn.say("registration.place_not_products")
+        return None
     products = []
     for part in _SPLIT_PRODUCTS.split(turn.text):
         value = _clean_name(part.strip(" .-"), 60, proper_noun=False)
@@ -363,6 +380,12 @@ def handle_city(turn: Turn):
         choice = Option(area.key, area.name) if area else None
     if choice is None:
         city = _city_around_jakarta(turn)
+        both = None if city else _city_and_district(turn)
+        if both:
+            owner.in_jakarta, (owner.city, owner.district) = False, both
+            turn.say("registration.outside_jakarta_note")
+            _advance(turn)
+            return None
         if city is None:
             return NOT_UNDERSTOOD
         # "bekasi", "di depok bu": outside Jakarta, and the city is already said.
@@ -377,6 +400,34 @@ def handle_city(turn: Turn):
     owner.city, owner.district, owner.in_jakarta = choice.key, None, True
     turn.goto("district")
     return None
+
+
+def _names_a_place(turn: Turn) -> bool:
+    """A place ("kec. wedi", "kota bandung", "kb jeruk"), not a product, and no product named."""
+    from bot.legality import classify
+
+    words = set(turn.norm.split())
+    marked = bool(words & word_set(turn.content, "place_words"))
+    known = locations.match_kecamatan(turn.text, turn.content) is not None or _city_around_jakarta(turn) is not None
+    return (marked or known) and not classify.find_products(turn.text, turn.content)
+
+
+def _city_and_district(turn: Turn) -> tuple[str, str] | None:
+    """"sukoharjo, kartasura", "klaten kec. wedi", "kota bandung, kec coblong": a city and a
+    district outside Jakarta written together (a Jakarta place is matched before this)."""
+    from bot.legality import classify
+
+    if classify.find_products(turn.text, turn.content):
+        return None  # "jamu kunir asem, beras kencur": products typed late, no place
+    text = _PLACE_MARKS.sub(" ", f" {turn.text.lower()} ")
+    parts = [" ".join(p.split()) for p in re.split(r"[,/]| kec(?:amatan)?\.? ", text) if p.strip()]
+    if len(parts) != 2 or turn.looks_like_question():
+        return None
+    city, district = (_clean_name(p, 64) for p in parts)
+    return (city, district) if city and district else None
+
+
+_PLACE_MARKS = re.compile(r"\b(?:kota|kab(?:upaten)?\.?|kel(?:urahan)?\.?|desa|ds\.?)\s", re.IGNORECASE)
 
 
 def _city_around_jakarta(turn: Turn) -> str | None:
