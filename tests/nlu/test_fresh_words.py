@@ -68,3 +68,51 @@ def test_words_the_examples_use_are_never_fuzzed_into_products(content):
     for word in ("kenapa", "sambil", "jangan", "perasaan", "ingin", "sedang"):
         assert classify.find_products(word, content) == [], word
     assert interpret("izin kripik pisang apa", content).slots.get("product") == "keripik"  # typos still work
+
+
+def test_whatsapp_before_agreeing_a_story_of_no_permits_and_a_question_about_registering_a_permit(harness, content,
+                                                                                                    clock):
+    """A grandchild typing for her grandmother: "mbah blm punya apa2 izinnya, cm jualan di pasar"
+    got "belum bisa menjawab", and "nib nya bisa sy daftarin ... kan?" was taken as agreeing to the
+    data question (UU PDP: consent must be a plain yes)."""
+    from sqlalchemy import select
+
+    from storage.models import Owner
+
+    address = "+6281234569403"
+    chat = Chat(harness, "whatsapp", address)
+    text = "\n".join(chat.say("sy cucunya mbah sumarni"))
+    assert "boleh saya simpan data" in text  # an introduction: the welcome, not "belum paham"
+    text = "\n".join(chat.say("mbah blm punya apa2 izinnya, cm jualan di pasar aja selama ini"))
+    assert "NIB" in text and "gratis" in text
+    text = "\n".join(chat.say("nib nya bisa sy daftarin sendiri kan"))
+    assert "oss.go.id" in text and "Siapa nama Anda" not in text
+    with harness.db.session() as s:
+        assert s.scalars(select(Owner).where(Owner.address == address)).one().consent_at is None
+    assert "Siapa nama Anda" in "\n".join(chat.say("yowes ibu daftar aja"))
+
+
+def test_telegram_registering_a_place_typed_at_the_products_question_is_no_product(harness, content, clock):
+    """"klaten, kec. wedi" at "Apa saja produk utama Anda?" was stored as two products; a city and a
+    district outside Jakarta written together are both taken at the place question."""
+    from sqlalchemy import select
+
+    from storage.models import Owner
+
+    chat = Chat(harness, "telegram", "7700104")
+    chat.say("halo")
+    chat.say("nggih, setuju")
+    chat.say("tumini")
+    chat.say("jamu bu tum")
+    chat.say("jamu")  # the sector, in a product's word
+    text = "\n".join(chat.say("klaten, kec. wedi"))
+    assert "wilayah" in text.lower() and "produk utama" in text
+    text = "\n".join(chat.say("jamu kunir asem, beras kencur"))
+    assert "Di mana tempat produksi" in text
+    text = "\n".join(chat.say("klaten, kec. wedi"))
+    assert "JakOfficer melayani wilayah Jakarta" in text and "SUDAH Anda punya" in text
+    with harness.db.session() as s:
+        owner = s.scalars(select(Owner).where(Owner.address == "7700104")).one()
+    assert owner.products == ["Jamu kunir asem", "Beras kencur"] or [p.lower() for p in owner.products] == \
+        ["jamu kunir asem", "beras kencur"]
+    assert (owner.city, owner.district, owner.in_jakarta, owner.sector) == ("Klaten", "Wedi", False, "herbal")
