@@ -282,6 +282,14 @@ def start_flow(name: str) -> Callable[["Turn", "Candidate"], bool]:
             turn.data[AFTER_KEY] = {"name": candidate.name, "slots": candidate.slots, "text": turn.text}
             turn.say(f"registration.after.{name}")
             return True
+        if name == "registration" and turn.state.flow == "registration" and turn.state.step == "consent" \
+                and turn.owner.consent_at is None:
+            # "sy mau daftar dulu biar bisa dibantu" at the data question asks to register: the
+            # data question's own reading decides (asking to register is agreeing; a question is not)
+            from flows import registration
+
+            if registration.handle_consent(turn) is None:
+                return True
         turn.start_flow(name)
         return True
 
