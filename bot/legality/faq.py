@@ -115,7 +115,10 @@ class FaqMatcher:
         self._vocab_set = frozenset(self.vocabulary)
         # Words that ask something particular about a permit (its cost, where, how long, selling online):
         # a permit question about a named product with none of them asks which permit the product needs.
-        self.particular_words = self.not_definition.union(*self.aspect_words.values())
+        # Only the aspects listed in `particular_aspects` count (all, if none is listed): a place or a
+        # word of time ("tempat", "nunggu") beside a product still asks which permit it needs.
+        particular = cfg.get("particular_aspects") or list(self.aspect_words)
+        self.particular_words = self.not_definition.union(*(self.aspect_words.get(a, ()) for a in particular))
         self.topic_ids = frozenset(t.key for t in self.topics)
         self._known = frozenset(known)
         # A word used by few topics says more about the topic than "pirt" or "apa" do.

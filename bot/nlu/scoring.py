@@ -231,7 +231,7 @@ def nothing_yet_score(reading: Reading, ctx: Context) -> Scored:
     return NOTHING_YET_SCORE, {}
 
 
-CLAUSE_BREAK = re.compile(r"[,.;!?\n]| (?:tapi|tp|cuma|cm|hanya|cuman|soalnya|karena|krn) ")
+CLAUSE_BREAK = re.compile(r"[,.;!?\n]| (?:tapi|tp|cuma|cm|hanya|cuman|soalnya|karena|krn) ", re.IGNORECASE)
 
 
 def _first_clause(text: str, content: Content) -> list[str]:
@@ -630,7 +630,7 @@ TOPIC_SURE = 0.6
 # classifier's probability counts TOPIC_BLEND * 100 points; a blended score of BLEND_ANSWER, ahead
 # by BLEND_MARGIN, is answered; scores from BLEND_CHOOSE are offered to choose from.
 TOPIC_BLEND = 0.5
-BLEND_ANSWER = 60
+BLEND_ANSWER = 65
 BLEND_MARGIN = 12
 BLEND_CHOOSE = 50
 TOPIC_AGREE = 0.5
@@ -642,6 +642,10 @@ def faq_topic(reading: Reading, content: Content, follow: str | None = None) -> 
     never answered about one permit picked by guess: ("vague", [topics]) lets the owner choose
     between the closest topics of different permits."""
     status, topics = _faq_topic(reading, content, follow)
+    if status != "answer":
+        # "self declare itu gratis bener? bahannya cm bawang merah sm minyak sawit": the story
+        # beside the question drowns it; a clause that is a clear question on its own is answered.
+        status, topics = _clause_answer(reading, content, follow) or (status, topics)
     if status != "answer" or follow or "permit" in reading.slots or "product" in reading.slots:
         return status, topics
     from bot.legality import faq
@@ -667,6 +671,19 @@ def faq_topic(reading: Reading, content: Content, follow: str | None = None) -> 
         picks.remove(topics[0])
     picks.insert(0, topics[0])
     return ("vague", picks[: matcher.ask_top]) if len(picks) >= 2 else (status, topics)
+
+
+def _clause_answer(reading: Reading, content: Content, follow: str | None) -> tuple[str, list[str]] | None:
+    from bot.nlu.reading import read_text
+
+    clauses = [c.strip() for c in CLAUSE_BREAK.split(f" {reading.text} ") if len(c.split()) >= 2]
+    if len(clauses) < 2:
+        return None
+    for clause in clauses:
+        status, topics = _faq_topic(read_text(clause, content), content, follow)
+        if status == "answer":
+            return status, topics
+    return None
 
 
 VAGUE_MARGIN = 10  # how far under the ask floor a topic of another permit is still offered
