@@ -331,7 +331,7 @@ def ask_sector(turn: Turn) -> None:
 def handle_sector(turn: Turn):
     choice = turn.choose(_sector_options(turn))
     sector = choice.key if choice is not None else \
-        (None if turn.looks_like_question() else _sector_of_products(turn, turn.text))
+        (None if _asks_something_else(turn) else _sector_of_products(turn, turn.text))
     if sector is None:
         return NOT_UNDERSTOOD
     turn.owner.sector = sector
@@ -350,6 +350,8 @@ def handle_products(turn: Turn):
         # "sukoharjo, kartasura" answered ahead: never stored as products; the place is asked next
         turn.say("registration.place_not_products")
         return None
+    if _asks_something_else(turn):
+        return NOT_UNDERSTOOD  # "ada pelatihan buat tukang warung kagak": read as what it is
     products = []
     for part in _SPLIT_PRODUCTS.split(turn.text):
         value = _clean_name(part.strip(" .-"), 60, proper_noun=False)
@@ -400,6 +402,23 @@ def handle_city(turn: Turn):
     owner.city, owner.district, owner.in_jakarta = choice.key, None, True
     turn.goto("district")
     return None
+
+
+# What the understanding step may read a free-text answer as, that is no list of products.
+NOT_AN_ANSWER = frozenset({"faq", "events", "gmp_check", "reminder", "mentor", "permit_report", "legality",
+                           "nothing_yet", "stop", "delete_data", "my_data", "help", "menu", "thanks"})
+
+
+def _asks_something_else(turn: Turn) -> bool:
+    """A request or a question with no product named ("pirt sy udh ada dr 2022, skrg pengen cek
+    dapur", "SAYA TIDAK PUNYA EMAIL BAGAIMANA"): not the products asked for."""
+    from bot.legality import classify
+    from bot.nlu.understand import interpret
+
+    understood = interpret(turn.text, turn.content)
+    if understood.label in NOT_AN_ANSWER:
+        return True  # "ada pelatihan buat tukang warung kagak": events, though "warung" is a product word
+    return understood.reading.act == "question" and not classify.find_products(turn.text, turn.content)
 
 
 def _names_a_place(turn: Turn) -> bool:
