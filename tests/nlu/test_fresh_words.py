@@ -116,3 +116,36 @@ def test_telegram_registering_a_place_typed_at_the_products_question_is_no_produ
     assert owner.products == ["Jamu kunir asem", "Beras kencur"] or [p.lower() for p in owner.products] == \
         ["jamu kunir asem", "beras kencur"]
     assert (owner.city, owner.district, owner.in_jakarta, owner.sector) == ("Klaten", "Wedi", False, "herbal")
+
+
+def test_whatsapp_registering_requests_at_free_text_questions_are_not_stored_as_answers(harness, content, clock):
+    """At "Usaha Anda membuat apa?" and "Apa saja produk utama Anda?", a request or a question
+    ("ada pelatihan buat tukang warung kagak", "SAYA TIDAK PUNYA EMAIL BAGAIMANA") was taken as the
+    sector ("warung" is a product word) or stored as products; asking to register at the data
+    question ("sy mau daftar dulu biar bisa dibantu") is agreeing."""
+    from sqlalchemy import select
+
+    from storage.models import Owner
+
+    address = "+6281234569404"
+    chat = Chat(harness, "whatsapp", address)
+    chat.say("pagiii bu")
+    assert "Siapa nama Anda" in "\n".join(chat.say("sy mau daftar dulu biar bisa dibantu"))
+    chat.say("Lestari")
+    assert "membuat apa" in "\n".join(chat.say("Selai Tari"))
+    text = "\n".join(chat.say("ada pelatihan buat tukang warung kagak di deket sini"))
+    assert "pendaftaran ini selesai" in text and "membuat apa" in text  # the events wait; the question stays
+    assert "produk utama" in "\n".join(chat.say("makanan"))
+    chat.say("pirt sy udh ada dr 2022, skrg pengen cek dapur msh sesuai apa nggak")
+    with harness.db.session() as s:
+        assert not s.scalars(select(Owner).where(Owner.address == address)).one().products
+    chat.say("SAYA TIDAK PUNYA EMAIL BAGAIMANA")
+    with harness.db.session() as s:
+        assert not s.scalars(select(Owner).where(Owner.address == address)).one().products
+    text = "\n".join(chat.say("selai nanas, manisan pala"))
+    if "produk utama" in text:  # the question that had been answered first is asked again
+        text = "\n".join(chat.say("selai nanas, manisan pala"))
+    assert "tempat produksi" in text
+    with harness.db.session() as s:
+        owner = s.scalars(select(Owner).where(Owner.address == address)).one()
+    assert owner.sector == "food" and [p.lower() for p in owner.products] == ["selai nanas", "manisan pala"]
