@@ -918,6 +918,71 @@ def reported_done(turn: Turn) -> str | None:
     return numbers.parse_report(turn.text, turn.content).kind
 
 
+def reported_done_kinds(turn: Turn) -> list[str]:
+    """The permit kinds a message reports done together ("sy sdh punya NIB dan P-IRT"), when it
+    names two or more and no number; else []."""
+    report = numbers.parse_report(turn.text, turn.content)
+    kinds = numbers.find_kinds(turn.text, turn.content)
+    if len(kinds) < 2 or report.raw_number or _has_phrase(turn, REJECT_WORDS) or turn.looks_like_question():
+        return []
+    if not (_has_phrase(turn, DONE_WORDS) or _done_apart(turn)):
+        return []
+    if _has_phrase(turn, vocabulary(turn.content).report_not_done) or _has_phrase(turn, PROGRESS_WORDS):
+        return []
+    return kinds
+
+
+def several_permits_done(turn: Turn) -> bool:
+    """"Sudah punya NIB dan P-IRT": each permit is recorded done where the pathway says which step it
+    is (the NIB is the business's own; a product permit when one product is on the pathway for it);
+    for a permit of several products, or of none yet, the owner is asked to name the product."""
+    kinds = reported_done_kinds(turn)
+    if not kinds or turn.state.flow == "registration":
+        return False  # registering: its own permits question takes them (flows/registration.py)
+    if turn.owner.consent_at is None:
+        turn.say("legality.need_consent")
+        return True
+    permit_kinds = legality_rules.permit_kinds(turn.content)
+    done, unsure = [], []
+    for kind in kinds:
+        step_keys = permit_kinds.get(kind, {}).get("steps") or []
+        if not step_keys:
+            continue
+        rows = pathway.steps_for_kind(turn.session, turn.owner, kind)
+        if not rows and legality_rules.step(turn.content, step_keys[0]).get("scope") == "owner":
+            rows = [pathway.ensure_owner_step(turn.session, turn.owner, step_keys[0], turn.content, turn.now)]
+        unfinished = [r for r in rows if r.status != "selesai"]
+        if not rows or len({r.product_id for r in unfinished}) > 1:
+            unsure.append((kind, rows, unfinished))
+            continue
+        for row in unfinished:
+            pathway.set_status(row, "selesai", turn.now, "owner", turn.session, turn.content)
+        done.append(short_step_name(turn, step_keys[0]))
+    if not done and not unsure:
+        return False
+    _enter(turn)
+    joined = turn.t("legality.and_join")
+    if done:
+        turn.say("legality.several_done", steps=joined.join(done))
+    turn.data.pop("step_id", None)
+    if not unsure:
+        turn.goto("next", remember=False)
+        return True
+    # The first permit whose product is not known goes the way a report of it alone goes: which
+    # product it is for; any others are named, to send the same way after.
+    (kind, rows, unfinished), rest = unsure[0], unsure[1:]
+    if rest:
+        turn.say("legality.several_which_product",
+                 steps=joined.join(short_step_name(turn, (permit_kinds[k].get("steps") or [k])[0]) for k, _r, _u in rest))
+    turn.data["pending"] = {"kind": kind, "number": None, "prefix": "", "as_typed": ""}
+    if rows:
+        turn.data["choices"] = [r.id for r in unfinished]
+        turn.goto("report_product", remember=False)
+    else:
+        turn.goto("report_product_name", remember=False)
+    return True
+
+
 def permit_progress(turn: Turn) -> bool:
     """Progress reports typed anywhere. A number or a report word plus a permit name is needed."""
     rejected = _has_phrase(turn, REJECT_WORDS)

@@ -95,15 +95,16 @@ def note_permit_report(turn: Turn) -> bool:
     state = turn.state
     if state.flow != "registration" or state.step in (None, "consent", "permits") or turn.owner.consent_at is None:
         return False
-    from flows.legality import reported_done
+    from flows.legality import reported_done, reported_done_kinds
 
-    kind = REPORT_KINDS.get(reported_done(turn) or "")
-    if kind is None:
+    kinds = [REPORT_KINDS[k] for k in reported_done_kinds(turn) or [reported_done(turn) or ""] if k in REPORT_KINDS]
+    kinds = list(dict.fromkeys(kinds))
+    if not kinds:
         return False
     told = list(turn.data.get(TOLD_KEY) or [])
-    turn.data[TOLD_KEY] = told + ([kind] if kind not in told else [])
-    option = next(o for o in _permit_options(turn) if o.key == kind)
-    turn.say("registration.permit_noted", permit=option.label)
+    turn.data[TOLD_KEY] = told + [k for k in kinds if k not in told]
+    labels = [o.label for o in _permit_options(turn) if o.key in kinds]
+    turn.say("registration.permit_noted", permit=turn.t("legality.and_join").join(labels))
     return True
 
 
@@ -524,11 +525,21 @@ def _parse_permits(turn: Turn) -> list[str] | None:
                 continue
             choice = match_option(part, options, turn.content)
             if choice is None:
-                return None
+                return _permits_in_words(turn)
             picked.append(choice.key)
     if "none" in picked:
         return [] if len(set(picked)) == 1 else None
     return [p for p in PERMITS if p in picked]
+
+
+def _permits_in_words(turn: Turn) -> list[str] | None:
+    """"sy sdh punya NIB dan P-IRT pak": the permits a sentence names as held, or None."""
+    from bot.legality import numbers as permit_numbers
+
+    if turn.looks_like_question() or set(turn.norm.split()) & word_set(turn.content, "no_words"):
+        return None
+    kinds = [REPORT_KINDS[k] for k in permit_numbers.find_kinds(turn.text, turn.content) if k in REPORT_KINDS]
+    return [p for p in PERMITS if p in kinds] or None
 
 
 def handle_permits(turn: Turn):

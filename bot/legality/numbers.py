@@ -70,6 +70,12 @@ def kind_words(content: Content) -> list[tuple[tuple[str, ...], str]]:
 
 def find_kind(text: str, content: Content) -> str | None:
     """The permit kind named in the text ("nib", "p-irt", "sertifikat halal"...), if exactly one."""
+    found = find_kinds(text, content)
+    return found[0] if len(found) == 1 else None
+
+
+def find_kinds(text: str, content: Content) -> list[str]:
+    """Every permit kind named in the text, in the order of its longest phrases ("NIB dan P-IRT")."""
     words = normalize(text, content).split()
     found: list[str] = []
     used: set[int] = set()
@@ -80,7 +86,7 @@ def find_kind(text: str, content: Content) -> str | None:
                 used |= set(range(i, i + n))
                 if kind not in found:
                     found.append(kind)
-    return found[0] if len(found) == 1 else None
+    return found
 
 
 def parse_date(text: str) -> date | None:

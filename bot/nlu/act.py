@@ -177,7 +177,8 @@ def reminder_in_list(turn: "Turn", candidate: "Candidate") -> bool:
 def permit_report(turn: "Turn", candidate: "Candidate") -> bool:
     from flows import legality, registration
 
-    return registration.note_permit_report(turn) or bool(legality.permit_progress(turn))
+    return registration.note_permit_report(turn) or legality.several_permits_done(turn) \
+        or bool(legality.permit_progress(turn))
 
 
 def nothing_yet(turn: "Turn", candidate: "Candidate") -> bool:

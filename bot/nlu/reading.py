@@ -207,6 +207,10 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
             slots["number"] = report.raw_number
     if kind:
         slots["permit"] = kind
+    elif not any(c.isdigit() for c in text):
+        several = _find_kinds(words, vocab)
+        if len(several) > 1:
+            slots["permits"] = several  # "sudah punya NIB dan PIRT"
     for i, word in enumerate(tokens):
         if _DIGITS.match(word):
             tokens[i] = NUMBER_TOKEN
@@ -230,6 +234,11 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
 
 def _find_kind(words: list[str], vocab: Vocabulary) -> str | None:
     """The permit kind named, if exactly one (as bot/legality/numbers.find_kind, from an index)."""
+    found = _find_kinds(words, vocab)
+    return found[0] if len(found) == 1 else None
+
+
+def _find_kinds(words: list[str], vocab: Vocabulary) -> list[str]:
     found: list[str] = []
     i = 0
     while i < len(words):
@@ -240,7 +249,7 @@ def _find_kind(words: list[str], vocab: Vocabulary) -> str | None:
                 i += len(phrase) - 1
                 break
         i += 1
-    return found[0] if len(found) == 1 else None
+    return found
 
 
 @lru_cache(maxsize=8192)

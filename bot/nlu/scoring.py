@@ -407,7 +407,7 @@ def report_score(reading: Reading, ctx: Context) -> Scored:
     probability = reading.scores.get("permit_report", 0.0)
     if forgot(reading, ctx) and "number" not in reading.slots:
         probability *= 0.3  # "punya nib tapi lupa nomernya": a question about the number, not a report
-    if "permit" not in reading.slots:
+    if "permit" not in reading.slots and "permits" not in reading.slots:
         probability *= 0.4
     if reading.act == "question" and "number" not in reading.slots:
         probability *= 0.5  # "kalau notifikasi sudah terbit, berlaku sampai kapan" asks, not reports
@@ -415,7 +415,7 @@ def report_score(reading: Reading, ctx: Context) -> Scored:
             probability *= 0.5  # "kalau ... sudah ...": a hypothetical, not news
     if reading.act == "report":
         probability += 0.4 * reading.scores.get("faq", 0.0)  # "lagi ngurus sertifikat halal" tells
-    slots = {k: reading.slots[k] for k in ("permit", "number") if k in reading.slots}
+    slots = {k: reading.slots[k] for k in ("permit", "permits", "number") if k in reading.slots}
     return probability, slots
 
 
