@@ -149,3 +149,31 @@ def test_whatsapp_registering_requests_at_free_text_questions_are_not_stored_as_
     with harness.db.session() as s:
         owner = s.scalars(select(Owner).where(Owner.address == address)).one()
     assert owner.sector == "food" and [p.lower() for p in owner.products] == ["selai nanas", "manisan pala"]
+
+
+def test_telegram_two_permits_reported_together_are_both_taken(harness, content, clock):
+    """"saya sudah punya NIB dan PIRT pak" got "belum paham" (two permits named: no permit slot), and
+    at the registration question "Izin apa yang SUDAH Anda punya?" the sentence was not understood."""
+    from sqlalchemy import select
+
+    from storage.models import Owner
+    from storage.models.legality import PathwayStep
+    from tests.nlu.test_registration_words import registered_chat
+
+    assert interpret("saya sudah punya NIB dan PIRT pak", content).label == "permit_report"
+    chat = registered_chat(harness, "telegram", "7700105", ["keripik singkong"])
+    text = "\n".join(chat.say("saya sudah punya NIB dan PIRT pak"))
+    assert "NIB saya catat sudah ada" in text and "P-IRT" in text and "Produknya apa" in text
+    with harness.db.session() as s:
+        owner = s.scalars(select(Owner).where(Owner.address == "7700105")).one()
+        nib = s.scalars(select(PathwayStep).where(PathwayStep.owner_id == owner.id,
+                                                  PathwayStep.step == "nib")).one()
+        assert nib.status == "selesai"
+
+    new = Chat(harness, "telegram", "7700106")
+    for line in ("halo", "setuju", "Bu Sri", "Keripik Sri", "makanan", "keripik singkong", "Jakarta Selatan"):
+        new.say(line)
+    assert "SUDAH Anda punya" in "\n".join(new.say("Tebet"))
+    assert "periksa data Anda" in "\n".join(new.say("sy sdh punya NIB dan P-IRT pak"))
+    with harness.db.session() as s:
+        assert s.scalars(select(Owner).where(Owner.address == "7700106")).one().has_permits == ["nib", "pirt"]
