@@ -75,6 +75,9 @@ class Turn:
         self.history: list[str] = list(state.history or [])
         self.owner_deleted = False
         self._hint: tuple[str, str] | None = None  # (lang, the LANJUT hint), asked once per turn
+        # The understanding step's reading of this message (bot/nlu/understand.py), for a step that
+        # needs to know what else the message could be without reading it a second time.
+        self.understanding: Any = None
 
     # --- reading ------------------------------------------------------------------------------
     @property

@@ -416,7 +416,7 @@ def _asks_something_else(turn: Turn) -> bool:
     from bot.legality import classify
     from bot.nlu.understand import interpret
 
-    understood = interpret(turn.text, turn.content)
+    understood = turn.understanding or interpret(turn.text, turn.content)
     if understood.label in NOT_AN_ANSWER:
         return True  # "ada pelatihan buat tukang warung kagak": events, though "warung" is a product word
     return understood.reading.act == "question" and not classify.find_products(turn.text, turn.content)

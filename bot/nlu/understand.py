@@ -163,7 +163,8 @@ def context(turn) -> Context:
 
 def understand(turn) -> Understanding:
     media = tuple(m.kind for m in turn.inbound.media)
-    return interpret(turn.text, turn.content, context(turn), media)
+    turn.understanding = interpret(turn.text, turn.content, context(turn), media)
+    return turn.understanding
 
 
 # Interpretations that tell, never ask, whatever the question words: at a step that asks what the
