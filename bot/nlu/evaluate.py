@@ -20,7 +20,7 @@ from bot.nlu.understand import interpret
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_DIR = REPO / "tests" / "nlu"
-PARTS = {"heldout": ["heldout.yaml"], "dev": ["dev.yaml"], "fresh": ["fresh.yaml"], "all": ["dev.yaml", "heldout.yaml"]}
+PARTS = {"heldout": ["heldout.yaml"], "dev": ["dev.yaml"], "fresh": ["fresh.yaml"], "sealed": ["sealed.yaml"], "all": ["dev.yaml", "heldout.yaml"]}
 
 
 def load(part: str, directory: Path = CORPUS_DIR) -> list[dict]:
