@@ -391,10 +391,15 @@ def handle_city(turn: Turn):
             return None
         if city is None:
             return NOT_UNDERSTOOD
-        # "bekasi", "di depok bu": outside Jakarta, and the city is already said.
-        owner.in_jakarta, owner.city, owner.district = False, city, None
+        # "bekasi", "di depok bu": outside Jakarta, and the city is already said; "depok, kec.
+        # sawangan" says the district too.
+        both = _city_and_district(turn)
+        owner.in_jakarta, owner.city, owner.district = False, city, both[1] if both else None
         turn.say("registration.outside_jakarta_note")
-        turn.goto("district")
+        if both:
+            _advance(turn)
+        else:
+            turn.goto("district")
         return None
     if choice.key == "outside":
         owner.in_jakarta, owner.city, owner.district = False, None, None
@@ -464,8 +469,21 @@ def ask_city_other(turn: Turn) -> None:
     turn.say("registration.ask_city_other")
 
 
+def _not_a_place(turn: Turn) -> bool:
+    """Thanks, a yes or no, a question or a request typed where a place name is asked
+    ("matur suwun nak, mugi berkah", "mbah udh punya nib dr kelurahan"): no place."""
+    from bot.nlu.answers import yes_no as yes_no_answer
+
+    if turn.looks_like_question() or "terima kasih" in f" {turn.norm} " or set(turn.norm.split()) & THANKS_WORDS:
+        return True
+    return yes_no_answer(turn.text, turn.content) is not None or _asks_something_else(turn)
+
+
+THANKS_WORDS = frozenset({"suwun", "nuwun", "nuhun", "makasih", "thanks", "thx"})
+
+
 def handle_city_other(turn: Turn):
-    value = None if turn.looks_like_question() else _clean_name(turn.text, 64)
+    value = None if _not_a_place(turn) else _clean_name(turn.text, 64)
     if value is None:
         return NOT_UNDERSTOOD
     turn.owner.city = value
@@ -484,7 +502,7 @@ def ask_district(turn: Turn) -> None:
 def handle_district(turn: Turn):
     owner = turn.owner
     if not owner.in_jakarta:
-        value = None if turn.looks_like_question() else _clean_name(turn.text, 64)
+        value = None if _not_a_place(turn) else _clean_name(turn.text, 64)
         if value is None:
             return NOT_UNDERSTOOD
         owner.district = value

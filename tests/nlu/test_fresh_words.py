@@ -177,3 +177,29 @@ def test_telegram_two_permits_reported_together_are_both_taken(harness, content,
     assert "periksa data Anda" in "\n".join(new.say("sy sdh punya NIB dan P-IRT pak"))
     with harness.db.session() as s:
         assert s.scalars(select(Owner).where(Owner.address == "7700106")).one().has_permits == ["nib", "pirt"]
+
+
+def test_whatsapp_thanks_at_the_district_question_is_no_district_and_a_city_with_its_district_is_both(
+        harness, content, clock):
+    """"matur suwun nak, mugi berkah" at "Tulis nama kecamatan Anda." was stored as the district;
+    "depok, kec. sawangan" still asked the district."""
+    from sqlalchemy import select
+
+    from storage.models import Owner
+
+    for address, place in (("+6281234569405", "depok, kec. sawangan"), ("+6281234569406", None)):
+        chat = Chat(harness, "whatsapp", address)
+        for line in ("halo", "iya boleh nak dicatet", "Darsih", "peyek mbah darsih", "makanan",
+                     "peyek kacang ijo sm peyek teri"):
+            chat.say(line)
+        if place:
+            assert "SUDAH Anda punya" in "\n".join(chat.say(place))
+        else:
+            chat.say("Di luar Jakarta")
+            chat.say("Kab Bogor")
+            text = "\n".join(chat.say("matur suwun nak, mugi berkah"))
+            assert "Sama-sama" in text and "kecamatan" in text
+            assert "SUDAH Anda punya" in "\n".join(chat.say("Cileungsi"))
+        with harness.db.session() as s:
+            owner = s.scalars(select(Owner).where(Owner.address == address)).one()
+        assert (owner.city, owner.district) == (("Depok", "Sawangan") if place else ("Kab Bogor", "Cileungsi"))
