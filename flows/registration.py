@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from bot import locations, names
 from bot.choices import Option, match_option
 from bot.clock import as_utc
+from bot.nlu.answers import says_thanks
 from bot.normalize import word_set
 from bot.turn import Turn
 from flows.base import NOT_UNDERSTOOD, Flow, Step
@@ -285,8 +287,8 @@ def _no_name(turn: Turn, most_words: int) -> bool:
 
     if turn.looks_like_question() or len(turn.norm.split()) > most_words:
         return True
-    if "terima kasih" in f" {turn.norm} ":
-        return True  # "mkasih pak atas bantuannya" thanks; no name has "terima kasih" in it
+    if says_thanks(turn.text, turn.content):
+        return True  # "mkasih pak atas bantuannya" thanks; no name has thanks in it
     if yes_no_answer(turn.text, turn.content, allow_unknown=True) is not None:
         return True
     return read_text(turn.text, turn.content).act == "question"
@@ -444,15 +446,29 @@ def _city_and_district(turn: Turn) -> tuple[str, str] | None:
 
     if classify.find_products(turn.text, turn.content):
         return None  # "jamu kunir asem, beras kencur": products typed late, no place
-    text = _PLACE_MARKS.sub(" ", f" {turn.text.lower()} ")
-    parts = [" ".join(p.split()) for p in re.split(r"[,/]| kec(?:amatan)?\.? ", text) if p.strip()]
+    marks, district_marks = _place_marks(turn.content)
+    text = marks.sub(" ", f" {turn.text.lower()} ")
+    parts = [" ".join(p.split()) for p in district_marks.split(text) if p.strip()]
     if len(parts) != 2 or turn.looks_like_question():
         return None
     city, district = (_clean_name(p, 64) for p in parts)
     return (city, district) if city and district else None
 
 
-_PLACE_MARKS = re.compile(r"\b(?:kota|kab(?:upaten)?\.?|kel(?:urahan)?\.?|desa|ds\.?)\s", re.IGNORECASE)
+@lru_cache(maxsize=8)
+def _place_marks(content) -> tuple[re.Pattern, re.Pattern]:
+    """From content/lexicon.yaml: the words that mark a place ("kota", "kab.", "desa"), dropped, and
+    the ones that start the district ("kec", "kecamatan"), where a city and its district are split."""
+    lex = content.data("lexicon.yaml") or {}
+    districts = [str(w) for w in lex.get("district_words") or []]
+    others = [str(w) for w in lex.get("place_words") or [] if str(w) not in districts]
+
+    def alternatives(words: list[str]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+    marks = re.compile(rf"\b(?:{alternatives(others)})\.?\s", re.IGNORECASE)
+    district_marks = re.compile(rf"[,/]|\s(?:{alternatives(districts)})\.?\s", re.IGNORECASE)
+    return marks, district_marks
 
 
 def _city_around_jakarta(turn: Turn) -> str | None:
@@ -474,12 +490,9 @@ def _not_a_place(turn: Turn) -> bool:
     ("matur suwun nak, mugi berkah", "mbah udh punya nib dr kelurahan"): no place."""
     from bot.nlu.answers import yes_no as yes_no_answer
 
-    if turn.looks_like_question() or "terima kasih" in f" {turn.norm} " or set(turn.norm.split()) & THANKS_WORDS:
+    if turn.looks_like_question() or says_thanks(turn.text, turn.content):
         return True
     return yes_no_answer(turn.text, turn.content) is not None or _asks_something_else(turn)
-
-
-THANKS_WORDS = frozenset({"suwun", "nuwun", "nuhun", "makasih", "thanks", "thx"})
 
 
 def handle_city_other(turn: Turn):

@@ -71,6 +71,16 @@ def meaningful(text: str, content: Content | None = None) -> list[str]:
     return [w for w in normalize(text, content).split() if w and w not in fillers and squeeze(w) not in fillers]
 
 
+def _squeezed(words: list[str], content: Content) -> list[str]:
+    return [normalize(squeeze(w), content) or w for w in words]  # "gakkk" -> "gak" -> "tidak"
+
+
+def _kept(words: list[str], squeezed: list[str], lists) -> list[tuple[str, str]]:
+    """(word, squeezed word) pairs without the fillers."""
+    fillers = lists.get("fillers", frozenset())
+    return [(w, s) for w, s in zip(words, squeezed) if w not in fillers and s not in fillers]
+
+
 def _acknowledges(words: list[str], kept: list[tuple[str, str]], lists) -> bool:
     return bool(kept) and kept[0][1] in lists.get("acknowledge", frozenset()) \
         and _contains(words, lists.get("thanks", frozenset()))
@@ -83,10 +93,14 @@ def thanks_only(text: str, content: Content | None = None) -> bool:
     words = normalize(text, content).split()
     if not words or len(words) > MAX_ANSWER_WORDS:
         return False
-    fillers = lists.get("fillers", frozenset())
-    kept = [(w, normalize(squeeze(w), content) or w) for w in words]
-    kept = [(w, s) for w, s in kept if w not in fillers and s not in fillers]
-    return _acknowledges(words, kept, lists)
+    return _acknowledges(words, _kept(words, _squeezed(words, content), lists), lists)
+
+
+def says_thanks(text: str, content: Content | None = None) -> bool:
+    """The message thanks ("matur suwun nak", "mkasih pak atas bantuannya"): content/lexicon.yaml
+    `answers.thanks`, anywhere in it."""
+    content = content or get_content()
+    return _contains(normalize(text, content).split(), _lists(content).get("thanks", frozenset()))
 
 
 def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True) -> str | None:
@@ -101,15 +115,14 @@ def yes_no(text: str, content: Content | None = None, allow_unknown: bool = True
     words = norm.split()
     if len(words) > MAX_ANSWER_WORDS:
         return None
-    squeezed = [normalize(squeeze(w), content) or w for w in words]  # "gakkk" -> "gak" -> "tidak"
+    squeezed = _squeezed(words, content)
     if _contains(words, lists[UNKNOWN]) or _contains(squeezed, lists[UNKNOWN]):
         return UNKNOWN if allow_unknown else None
     if lists.get("closing") and (_contains(words, lists["closing"]) or _contains(squeezed, lists["closing"])):
         return None  # "udh dulu ya nak, makasih": a goodbye, never a yes
     if _contains(words, lists["fine"]) or _contains(squeezed, lists["fine"]):
         return YES
-    fillers = lists.get("fillers", frozenset())
-    kept = [(w, s) for w, s in zip(words, squeezed) if w not in fillers and s not in fillers]
+    kept = _kept(words, squeezed, lists)
     if _acknowledges(words, kept, lists):
         return None  # "oke thanks min": thanks for the answer, no yes to the question asked
     for index, (word, short) in enumerate(kept):
