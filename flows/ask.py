@@ -122,11 +122,10 @@ def faq_or_unknown(turn: Turn, in_flow: bool, product_expected: bool, choices: l
         if not in_flow:
             _offer_mentor(turn)
         return True
-    if choices and len(choices) >= 2 and not in_flow:
+    if not (choices and len(choices) >= 2):
+        choices = [t for t, _ in result.candidates] if result.status == "choose" else []
+    if len(choices) >= 2 and not in_flow:
         ask_which(turn, choices)
-        return True
-    if result.status == "choose" and not in_flow and len(result.candidates) >= 2:
-        ask_which(turn, [t for t, _ in result.candidates])
         return True
     return False
 

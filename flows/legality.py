@@ -909,27 +909,34 @@ FLOW = Flow(
 def reported_done(turn: Turn) -> str | None:
     """The permit kind a message reports done ("udah tadi pagi nib nya jadi"), or None: a question,
     a rejection, work under way, or no permit named."""
+    return numbers.parse_report(turn.text, turn.content).kind if _says_done(turn) else None
+
+
+def _says_done(turn: Turn) -> bool:
+    """Done words, and no question, rejection, work under way or "not yet"."""
     if _has_phrase(turn, REJECT_WORDS) or turn.looks_like_question():
-        return None
+        return False
     if not (_has_phrase(turn, DONE_WORDS) or _done_apart(turn)):
-        return None
-    if _has_phrase(turn, vocabulary(turn.content).report_not_done) or _has_phrase(turn, PROGRESS_WORDS):
-        return None
-    return numbers.parse_report(turn.text, turn.content).kind
+        return False
+    return not (_has_phrase(turn, vocabulary(turn.content).report_not_done) or _has_phrase(turn, PROGRESS_WORDS))
 
 
 def reported_done_kinds(turn: Turn) -> list[str]:
     """The permit kinds a message reports done together ("sy sdh punya NIB dan P-IRT"), when it
     names two or more and no number; else []."""
-    report = numbers.parse_report(turn.text, turn.content)
     kinds = numbers.find_kinds(turn.text, turn.content)
-    if len(kinds) < 2 or report.raw_number or _has_phrase(turn, REJECT_WORDS) or turn.looks_like_question():
-        return []
-    if not (_has_phrase(turn, DONE_WORDS) or _done_apart(turn)):
-        return []
-    if _has_phrase(turn, vocabulary(turn.content).report_not_done) or _has_phrase(turn, PROGRESS_WORDS):
+    if len(kinds) < 2 or numbers.parse_report(turn.text, turn.content).raw_number or not _says_done(turn):
         return []
     return kinds
+
+
+def _rows_for_kind(turn: Turn, kind: str) -> list[PathwayStep]:
+    """The owner's steps ending in this permit; a business-level one (the NIB) is made if missing."""
+    step_keys = legality_rules.permit_kinds(turn.content)[kind]["steps"]
+    rows = pathway.steps_for_kind(turn.session, turn.owner, kind)
+    if not rows and legality_rules.step(turn.content, step_keys[0]).get("scope") == "owner":
+        rows = [pathway.ensure_owner_step(turn.session, turn.owner, step_keys[0], turn.content, turn.now)]
+    return rows
 
 
 def several_permits_done(turn: Turn) -> bool:
@@ -948,9 +955,7 @@ def several_permits_done(turn: Turn) -> bool:
         step_keys = permit_kinds.get(kind, {}).get("steps") or []
         if not step_keys:
             continue
-        rows = pathway.steps_for_kind(turn.session, turn.owner, kind)
-        if not rows and legality_rules.step(turn.content, step_keys[0]).get("scope") == "owner":
-            rows = [pathway.ensure_owner_step(turn.session, turn.owner, step_keys[0], turn.content, turn.now)]
+        rows = _rows_for_kind(turn, kind)
         unfinished = [r for r in rows if r.status != "selesai"]
         if not rows or len({r.product_id for r in unfinished}) > 1:
             unsure.append((kind, rows, unfinished))
@@ -1018,12 +1023,8 @@ def permit_progress(turn: Turn) -> bool:
             turn.data["rejecting"] = True
             turn.goto("pick_step", remember=False)
         return True
-    kinds = legality_rules.permit_kinds(turn.content)
-    step_keys = kinds[report.kind]["steps"]
-    owner_level = legality_rules.step(turn.content, step_keys[0]).get("scope") == "owner"
-    rows = pathway.steps_for_kind(turn.session, turn.owner, report.kind)
-    if not rows and owner_level:
-        rows = [pathway.ensure_owner_step(turn.session, turn.owner, step_keys[0], turn.content, turn.now)]
+    step_keys = legality_rules.permit_kinds(turn.content)[report.kind]["steps"]
+    rows = _rows_for_kind(turn, report.kind)
     if progress and not done and not report.raw_number:
         if not rows:
             return False

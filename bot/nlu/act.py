@@ -226,11 +226,12 @@ def faq(turn: "Turn", candidate: "Candidate") -> bool:
             ask.answer_topic(turn, topic)
             return True
     in_flow = busy_in_flow(turn)
+    close = [t for t in (faq_topics.topic_by_key(turn.content, k) for k in topics) if t]
     if status == "vague" and not in_flow:  # "bayar ga?" with nothing before it: which permit?
-        ask.ask_which(turn, [t for t in (faq_topics.topic_by_key(turn.content, k) for k in topics) if t])
+        ask.ask_which(turn, close)
         return True
-    choices = [t for t in (faq_topics.topic_by_key(turn.content, k) for k in topics) if t] if status == "choose" else None
-    return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading), choices=choices)
+    return ask.faq_or_unknown(turn, in_flow, product_expected=unknown_product(reading),
+                              choices=close if status == "choose" else None)
 
 
 # --- the last topic: a short follow-up question is about the permit just answered -----------------

@@ -199,7 +199,8 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
         if facts:
             slots["facts"] = facts
 
-    kind = _find_kind(words, vocab)
+    kinds = _find_kinds(words, vocab)
+    kind = kinds[0] if len(kinds) == 1 else None
     if any(c.isdigit() for c in text):
         report = numbers.parse_report(text, content)  # the number, and a kind its prefix names ("MD 2...")
         kind = kind or report.kind
@@ -207,10 +208,8 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
             slots["number"] = report.raw_number
     if kind:
         slots["permit"] = kind
-    elif not any(c.isdigit() for c in text):
-        several = _find_kinds(words, vocab)
-        if len(several) > 1:
-            slots["permits"] = several  # "sudah punya NIB dan PIRT"
+    elif len(kinds) > 1 and not any(c.isdigit() for c in text):
+        slots["permits"] = kinds  # "sudah punya NIB dan PIRT"
     for i, word in enumerate(tokens):
         if _DIGITS.match(word):
             tokens[i] = NUMBER_TOKEN
@@ -232,13 +231,8 @@ def read_text(text: str, content: Content, media: tuple[str, ...] = ()) -> Readi
                    negated=negated, slots=slots, media=media, unknown=unknown)
 
 
-def _find_kind(words: list[str], vocab: Vocabulary) -> str | None:
-    """The permit kind named, if exactly one (as bot/legality/numbers.find_kind, from an index)."""
-    found = _find_kinds(words, vocab)
-    return found[0] if len(found) == 1 else None
-
-
 def _find_kinds(words: list[str], vocab: Vocabulary) -> list[str]:
+    """The permit kinds named (as bot/legality/numbers.find_kinds, from an index)."""
     found: list[str] = []
     i = 0
     while i < len(words):

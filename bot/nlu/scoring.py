@@ -256,7 +256,7 @@ def greeting_score(reading: Reading, ctx: Context) -> Scored:
     honorifics = classify._index(ctx.content).honorifics
     words = reading.word_set
     unknown = set(reading.unknown)
-    if not words & (honorifics | {"nama", "namanya", "namaku"}) and not words & vocab.introduction:
+    if not words & (honorifics | vocab.introduction):
         return score, {}
     if len(unknown) > 3 or words - vocab.introduction - vocab.fillers - honorifics - unknown:
         return score, {}
