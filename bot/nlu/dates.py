@@ -23,8 +23,11 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from bot.content import get_content
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DEFAULT_TIME = time(9, 0)
@@ -93,7 +96,20 @@ def raw_tokens(text: str) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    return [t.lower() for t in raw_tokens(text)]
+    spellings = _date_spellings(get_content())
+    return [spellings.get(t.lower(), t.lower()) for t in raw_tokens(text)]
+
+
+@lru_cache(maxsize=8)
+def _date_spellings(content) -> dict[str, str]:
+    """Regional spellings of date words from content/lexicon.yaml `abbreviations` and `date_spellings`
+    ("senen" Monday, "ngarep" next, "esuk" morning, "sesuk" tomorrow): only those that become a word
+    read here."""
+    date_words = set(WEEKDAYS) | set(MONTHS) | set(DAY_WORDS) | set(PART_OF_DAY) | set(UNITS) | NEXT | THIS \
+        | LATER | TIME_WORDS | DATE_WORDS
+    lexicon = content.data("lexicon.yaml") or {}
+    spellings = {**(lexicon.get("abbreviations") or {}), **(lexicon.get("date_spellings") or {})}
+    return {str(k): str(v) for k, v in spellings.items() if str(v) in date_words and str(k) not in date_words}
 
 
 def _number(token: str) -> int | None:
