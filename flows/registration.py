@@ -24,7 +24,7 @@ from bot import locations, names
 from bot.choices import Option, match_option
 from bot.clock import as_utc
 from bot.nlu.answers import says_thanks
-from bot.normalize import word_set
+from bot.normalize import normalize, word_set
 from bot.turn import Turn
 from flows.base import NOT_UNDERSTOOD, Flow, Step
 
@@ -338,8 +338,20 @@ def handle_sector(turn: Turn):
     if sector is None:
         return NOT_UNDERSTOOD
     turn.owner.sector = sector
+    if choice is None and not turn.owner.products:
+        # "jahe instan, kunir instan": the products themselves answer, so they are not asked again
+        turn.owner.products = _products_from(turn.text) or None
     _advance(turn)
     return None
+
+
+def _products_from(text: str) -> list[str]:
+    products: list[str] = []
+    for part in _SPLIT_PRODUCTS.split(text):
+        value = _clean_name(part.strip(" .-"), 60, proper_noun=False)
+        if value and value.lower() not in (p.lower() for p in products):
+            products.append(value)
+    return products[:MAX_PRODUCTS]
 
 
 def ask_products(turn: Turn) -> None:
@@ -355,14 +367,10 @@ def handle_products(turn: Turn):
         return None
     if _asks_something_else(turn):
         return NOT_UNDERSTOOD  # "ada pelatihan buat tukang warung kagak": read as what it is
-    products = []
-    for part in _SPLIT_PRODUCTS.split(turn.text):
-        value = _clean_name(part.strip(" .-"), 60, proper_noun=False)
-        if value and value.lower() not in (p.lower() for p in products):
-            products.append(value)
+    products = _products_from(turn.text)
     if not products:
         return NOT_UNDERSTOOD
-    turn.owner.products = products[:MAX_PRODUCTS]
+    turn.owner.products = products
     _advance(turn)
     return None
 
@@ -564,13 +572,22 @@ def _parse_permits(turn: Turn) -> list[str] | None:
 
 
 def _permits_in_words(turn: Turn) -> list[str] | None:
-    """"sy sdh punya NIB dan P-IRT pak": the permits a sentence names as held, or None."""
+    """"sy sdh punya NIB dan P-IRT pak": the permits a sentence names as held; "nib durung duwe,
+    pirt yo durung": none (each clause naming one says not yet); else None."""
     from bot.legality import numbers as permit_numbers
+    from bot.nlu.scoring import CLAUSE_BREAK
 
-    if turn.looks_like_question() or set(turn.norm.split()) & word_set(turn.content, "no_words"):
+    if turn.looks_like_question():
         return None
-    kinds = [REPORT_KINDS[k] for k in permit_numbers.find_kinds(turn.text, turn.content) if k in REPORT_KINDS]
-    return [p for p in PERMITS if p in kinds] or None
+    no_words = word_set(turn.content, "no_words")
+    held, lacking = [], []
+    for clause in CLAUSE_BREAK.split(f" {turn.text} "):
+        kinds = [REPORT_KINDS[k] for k in permit_numbers.find_kinds(clause, turn.content) if k in REPORT_KINDS]
+        negated = bool(set(normalize(clause, turn.content).split()) & no_words)
+        (lacking if negated else held).extend(kinds)
+    if held:
+        return [p for p in PERMITS if p in held]
+    return [] if lacking else None
 
 
 def handle_permits(turn: Turn):
@@ -671,7 +688,8 @@ FLOW = Flow(
         "city": Step(ask_city, handle_city),
         "city_other": Step(ask_city_other, handle_city_other),
         "district": Step(ask_district, handle_district),
-        "permits": Step(ask_permits, handle_permits, reads_statements=True),
+        "permits": Step(ask_permits, handle_permits, reads_statements=True,
+                        answers_first=lambda turn: _permits_in_words(turn) is not None),
         "confirm": Step(ask_confirm, handle_confirm),
         "edit": Step(ask_edit, handle_edit),
     },

@@ -203,3 +203,27 @@ def test_whatsapp_thanks_at_the_district_question_is_no_district_and_a_city_with
         with harness.db.session() as s:
             owner = s.scalars(select(Owner).where(Owner.address == address)).one()
         assert (owner.city, owner.district) == (("Depok", "Sawangan") if place else ("Kab Bogor", "Cileungsi"))
+
+
+def test_telegram_a_javanese_owner_registers_and_sets_a_reminder_in_his_own_words(harness, content, clock):
+    """Pak Karto writes Javanese ngoko: products given at the sector question were asked again, "nib
+    durung duwe, pirt yo durung" at the permits question got an FAQ about selling first, and "tulung
+    engetke senen ngarep jam 8 esuk ngurus nib" was not understood (and handed to a mentor)."""
+    from sqlalchemy import select
+
+    from storage.models import Owner
+
+    chat = Chat(harness, "telegram", "7700107")
+    for line in ("sugeng enjing", "setuju", "Sukarto", "Jahe Instan Pak Karto"):
+        chat.say(line)
+    assert "tempat produksi" in "\n".join(chat.say("jahe instan, kunir instan"))
+    assert "SUDAH Anda punya" in "\n".join(chat.say("surakarta, kec. laweyan"))
+    text = "\n".join(chat.say("nib durung duwe, pirt yo durung"))
+    assert "Belum punya semuanya" in text and "Sudah benar" in text
+    chat.say("benar")
+    with harness.db.session() as s:
+        owner = s.scalars(select(Owner).where(Owner.address == "7700107")).one()
+    assert owner.sector == "food" and [p.lower() for p in owner.products] == ["jahe instan", "kunir instan"]
+    assert owner.has_permits == []
+    text = "\n".join(chat.say("tulung engetke senen ngarep jam 8 esuk ngurus nib"))
+    assert "Senin" in text and "08.00" in text and "ngurus nib" in text and "pendamping" not in text.lower()
